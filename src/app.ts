@@ -1,0 +1,94 @@
+import fs from 'node:fs';
+import type http from 'node:http';
+import path from 'node:path';
+import { createApiKey } from './auth/keys.ts';
+import type { Config } from './config.ts';
+import { setDatabase } from './db/client.ts';
+import { openMigratedDatabase, type Database } from './db/index.ts';
+import { loadDemoSessions } from './demo.ts';
+import type { Logger } from './logger.ts';
+import { createOrg, operatorViewer } from './orgs.ts';
+import { createHttpServer, type Route } from './server.ts';
+
+export interface RunningServer {
+  server: http.Server;
+  db: Database;
+  url: string;
+  /** Stops accepting, lets in-flight requests finish (up to `graceMs`), then closes the database. */
+  stop(graceMs?: number): Promise<void>;
+}
+
+/** Opens (and migrates) the database and makes it the process's database. */
+export async function openAppDatabase(config: Config, logger: Logger): Promise<Database> {
+  const { db, applied } = await openMigratedDatabase(config);
+  if (applied.length > 0) logger.info({ migrations: applied }, 'database migrated');
+  setDatabase(db);
+  return db;
+}
+
+/**
+ * On a brand-new embedded database: a default organisation, an admin key (shown once) and demo
+ * sessions, so the README's queries work at once. Never on PostgreSQL.
+ */
+async function bootstrapEmbedded(config: Config, out: (line: string) => void): Promise<void> {
+  const org = await createOrg('default');
+  const { id: keyId, key } = await createApiKey({ orgId: org.id, role: 'ADMIN', subject: 'admin', name: 'Default admin' });
+  const ids = await loadDemoSessions(operatorViewer(org.id, keyId));
+  // The key is also kept, owner-only, in the data directory: the banner scrolls away, the file stays.
+  const keyFile = path.join(config.dataDir, 'admin-key.txt');
+  fs.writeFileSync(keyFile, `${key}\n`, { mode: 0o600 });
+  const url = `${config.publicUrl}/graphql`;
+  out(
+    [
+      '',
+      'A new embedded database was created with a default organisation and demo sessions.',
+      `Admin API key (shown once; also saved to ${keyFile}):`,
+      '',
+      `  ${key}`,
+      '',
+      `GraphiQL: ${url}  — add the header:`,
+      `  { "Authorization": "Bearer ${key}" }`,
+      '',
+      'Or with curl:',
+      `  curl -s ${url} -H 'Authorization: Bearer ${key}' -H 'Content-Type: application/json' \\`,
+      `    -d '{"query":"{ sessions(first: 5) { edges { node { id roleName status } } } }"}'`,
+      '',
+      `Demo sessions: ${ids.join(', ')}`,
+      '',
+    ].join('\n'),
+  );
+}
+
+export async function startServer(
+  config: Config,
+  logger: Logger,
+  options: { routes?: Route[]; out?: (line: string) => void; bootstrap?: boolean } = {},
+): Promise<RunningServer> {
+  const db = await openAppDatabase(config, logger);
+  try {
+    if (db.kind === 'pglite' && db.created && options.bootstrap !== false) await bootstrapEmbedded(config, options.out ?? console.log);
+    const server = createHttpServer(config, logger, options.routes);
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(config.port, config.host, () => resolve());
+    });
+    const address = server.address();
+    const port = typeof address === 'object' && address ? address.port : config.port;
+    const url = `http://127.0.0.1:${port}`;
+    let stopping: Promise<void> | undefined;
+    const stop = (graceMs = 10_000) =>
+      (stopping ??= (async () => {
+        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+        server.closeIdleConnections();
+        const timer = setTimeout(() => server.closeAllConnections(), graceMs);
+        await closed;
+        clearTimeout(timer);
+        await db.close();
+        setDatabase(undefined);
+      })());
+    return { server, db, url, stop };
+  } catch (err) {
+    await db.close();
+    throw err;
+  }
+}

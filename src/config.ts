@@ -1,0 +1,82 @@
+import path from 'node:path';
+import { z } from 'zod';
+
+/** Environment → one typed, validated configuration. A bad value stops start-up naming the variable. */
+export interface Config {
+  port: number;
+  host: string;
+  databaseUrl: string | undefined;
+  dataDir: string;
+  publicUrl: string;
+  downloadSecrets: string[];
+  downloadTtlSeconds: number;
+  maxInlineStreamBytes: number;
+  maxAppendBytes: number;
+  maxAppendEvents: number;
+  maxRequestBytes: number;
+  logLevel: string;
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+const intIn = (min: number, max: number) =>
+  z
+    .string()
+    .regex(/^\d+$/, 'must be a whole number')
+    .transform(Number)
+    .refine((n) => n >= min && n <= max, `must be between ${min} and ${max}`);
+
+const schema = z.object({
+  PORT: intIn(0, 65535).default(4000),
+  HOST: z.string().min(1).default('0.0.0.0'),
+  DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'must be a postgresql:// URL')
+    .optional(),
+  REEL_DATA_DIR: z.string().min(1).default('./data'),
+  REEL_PUBLIC_URL: z.url({ protocol: /^https?$/ }).optional(),
+  REEL_DOWNLOAD_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+  REEL_DOWNLOAD_OLD_SECRETS: z.string().optional(),
+  REEL_DOWNLOAD_TTL_SECONDS: intIn(1, 7 * 24 * 3600).default(300),
+  REEL_MAX_INLINE_STREAM_BYTES: intIn(1, 2 ** 31).default(8 * 1024 * 1024),
+  REEL_MAX_APPEND_BYTES: intIn(1, 256 * 1024 * 1024).default(16 * 1024 * 1024),
+  REEL_MAX_APPEND_EVENTS: intIn(1, 10_000_000).default(100_000),
+  REEL_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  // Empty variables count as unset, as most shells and .env tools produce them.
+  const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = schema.safeParse(present);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const name = String(issue.path[0] ?? 'environment');
+    throw new ConfigError(`invalid ${name}: ${issue.message}`);
+  }
+  const e = parsed.data;
+  const publicUrl = (e.REEL_PUBLIC_URL ?? `http://localhost:${e.PORT}`).replace(/\/+$/, '');
+  // Base64 of the binary request is a third larger than the events it carries, plus JSON overhead.
+  const maxRequestBytes = Math.ceil(e.REEL_MAX_APPEND_BYTES * 1.4) + 1024 * 1024;
+  return {
+    port: e.PORT,
+    host: e.HOST,
+    databaseUrl: e.DATABASE_URL,
+    dataDir: path.resolve(e.REEL_DATA_DIR),
+    publicUrl,
+    downloadSecrets: [
+      ...(e.REEL_DOWNLOAD_SECRET ? [e.REEL_DOWNLOAD_SECRET] : []),
+      ...(e.REEL_DOWNLOAD_OLD_SECRETS ?? '')
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean),
+    ],
+    downloadTtlSeconds: e.REEL_DOWNLOAD_TTL_SECONDS,
+    maxInlineStreamBytes: e.REEL_MAX_INLINE_STREAM_BYTES,
+    maxAppendBytes: e.REEL_MAX_APPEND_BYTES,
+    maxAppendEvents: e.REEL_MAX_APPEND_EVENTS,
+    maxRequestBytes,
+    logLevel: e.REEL_LOG_LEVEL,
+  };
+}

@@ -1,0 +1,48 @@
+import fs from 'node:fs';
+import path from 'node:path';
+
+export class DataDirLockedError extends Error {
+  override name = 'DataDirLockedError';
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    // EPERM: the process exists but belongs to someone else.
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Takes the embedded database's data directory for this process. PGlite has a single connection
+ * and no cross-process locking of its own: two processes on one directory would corrupt it.
+ * The lock file holds the owner's pid, so a lock left by a killed process is recognised and taken over.
+ */
+export function lockDataDir(dataDir: string): () => void {
+  fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  const file = path.join(dataDir, 'reel.lock');
+  for (let attempt = 0; attempt < 3; attempt++) {
+    try {
+      fs.writeFileSync(file, String(process.pid), { flag: 'wx', mode: 0o600 });
+      return () => {
+        try {
+          if (fs.readFileSync(file, 'utf8') === String(process.pid)) fs.unlinkSync(file);
+        } catch {
+          // already gone
+        }
+      };
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+    const owner = Number.parseInt(fs.readFileSync(file, 'utf8'), 10);
+    if (Number.isInteger(owner) && owner > 0 && processAlive(owner)) {
+      throw new DataDirLockedError(
+        `the data directory ${dataDir} is in use by another reel process (pid ${owner}); stop it first or use another REEL_DATA_DIR`,
+      );
+    }
+    fs.rmSync(file, { force: true }); // stale: its owner is gone
+  }
+  throw new DataDirLockedError(`could not lock the data directory ${dataDir}`);
+}

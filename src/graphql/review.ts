@@ -1,0 +1,57 @@
+import { isObject, type JsonObject } from '../sessions/shapes.ts';
+import { builder } from './builder.ts';
+import { ReviewStatusEnum, ReviewTypeEnum } from './enums.ts';
+
+export const ReviewerRef = builder.objectRef<JsonObject>('Reviewer').implement({
+  description: 'Who reviewed for a group.',
+  fields: (t) => {
+    const s = (key: string, alt?: string) => (o: JsonObject) => {
+      const v = o[key] ?? (alt ? o[alt] : undefined);
+      return typeof v === 'string' ? v : null;
+    };
+    return {
+      id: t.string({ nullable: true, resolve: s('id') }),
+      name: t.string({ nullable: true, resolve: s('name') }),
+      email: t.string({ nullable: true, resolve: s('email') }),
+      slackId: t.string({ nullable: true, resolve: s('slackId', 'slack_id') }),
+    };
+  },
+});
+
+builder.prismaObject('ReviewGroup', {
+  fields: (t) => ({
+    id: t.exposeID('id'),
+    group: t.exposeString('group'),
+    status: t.expose('status', { type: ReviewStatusEnum }),
+    reviewedBy: t.field({
+      type: ReviewerRef,
+      nullable: true,
+      select: { reviewedBy: true },
+      resolve: (g) => (isObject(g.reviewedBy) ? g.reviewedBy : null),
+    }),
+    reviewDate: t.expose('reviewDate', { type: 'DateTime', nullable: true }),
+    forcedReview: t.exposeBoolean('forcedReview'),
+  }),
+});
+
+builder.prismaObject('Review', {
+  description: 'The approval workflow of a session.',
+  fields: (t) => ({
+    id: t.exposeID('id'),
+    type: t.expose('type', { type: ReviewTypeEnum }),
+    status: t.expose('status', { type: ReviewStatusEnum }),
+    accessDurationSec: t.int({
+      description: 'Seconds of access granted (0 for ONETIME reviews).',
+      select: { accessDurationSec: true },
+      resolve: (r) => r.accessDurationSec ?? 0,
+    }),
+    createdAt: t.expose('createdAt', { type: 'DateTime' }),
+    revokeAt: t.expose('revokeAt', { type: 'DateTime', nullable: true }),
+    timeWindow: t.expose('timeWindow', { type: 'JSON', nullable: true }),
+    accessRequestRuleName: t.exposeString('accessRequestRuleName', { nullable: true }),
+    minApprovals: t.exposeInt('minApprovals', { nullable: true }),
+    forceApprovalGroups: t.exposeStringList('forceApprovalGroups'),
+    rejectionReason: t.exposeString('rejectionReason', { nullable: true }),
+    groups: t.relation('groups', { query: { orderBy: [{ group: 'asc' }] } }),
+  }),
+});

@@ -1,0 +1,6 @@
+import './session.ts';
+import './review.ts';
+import './ingest.ts';
+import { builder } from './builder.ts';
+
+export const schema = builder.toSchema();

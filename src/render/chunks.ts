@@ -1,0 +1,74 @@
+/** Size of the chunks the file renderers yield: few enough writes, small enough to stay bounded. */
+export const CHUNK_BYTES = 64 * 1024;
+
+const encoder = new TextEncoder();
+
+/**
+ * Coalesces many small writes into ~CHUNK_BYTES chunks. Filled chunks wait in a queue that the
+ * generator drains after each event, so at most one event's output plus one partial chunk is held.
+ * Payloads of CHUNK_BYTES or more are queued as they are (no copy): yielded chunks may therefore be
+ * views of event payloads, and consumers must treat them as read-only.
+ */
+export class ChunkSink {
+  private buf: Uint8Array;
+  private len = 0;
+  private queue: Uint8Array[] = [];
+
+  private readonly chunkBytes: number;
+
+  constructor(chunkBytes = CHUNK_BYTES) {
+    // At least one whole UTF-8 character must fit, or writeString could not progress.
+    this.chunkBytes = Math.max(16, chunkBytes);
+    this.buf = new Uint8Array(this.chunkBytes);
+  }
+
+  write(bytes: Uint8Array): void {
+    if (bytes.length >= this.chunkBytes) {
+      this.cut();
+      this.queue.push(bytes);
+      return;
+    }
+    let at = 0;
+    while (at < bytes.length) {
+      const n = Math.min(bytes.length - at, this.chunkBytes - this.len);
+      this.buf.set(bytes.subarray(at, at + n), this.len);
+      this.len += n;
+      at += n;
+      if (this.len === this.chunkBytes) this.cut();
+    }
+  }
+
+  writeString(text: string): void {
+    let rest = text;
+    for (;;) {
+      // encodeInto writes whole code points only, so a character never straddles two chunks.
+      const { read, written } = encoder.encodeInto(rest, this.buf.subarray(this.len));
+      this.len += written;
+      if (read === rest.length) break;
+      rest = rest.slice(read);
+      this.cut();
+    }
+    if (this.len === this.chunkBytes) this.cut();
+  }
+
+  /** Filled chunks, ready to yield. */
+  drain(): Uint8Array[] {
+    const out = this.queue;
+    this.queue = [];
+    return out;
+  }
+
+  /** Everything still held, for the end of the stream. */
+  finish(): Uint8Array[] {
+    this.cut();
+    return this.drain();
+  }
+
+  /** Queues the partial chunk and starts a fresh buffer (yielded chunks are never written again). */
+  private cut(): void {
+    if (this.len === 0) return;
+    this.queue.push(this.len === this.chunkBytes ? this.buf : this.buf.slice(0, this.len));
+    if (this.len === this.chunkBytes) this.buf = new Uint8Array(this.chunkBytes);
+    this.len = 0;
+  }
+}

@@ -1,0 +1,121 @@
+import type { EventKind, SessionEvent } from '../sessions/event.ts';
+import { ChunkSink } from './chunks.ts';
+import { eventTimeIso, typeFilter, utf8Decoder, type TypeSelection } from './common.ts';
+import { CsvWriter } from './csv.ts';
+
+export type DownloadFormat = 'csv' | 'json' | 'raw';
+
+export const DOWNLOAD_CONTENT_TYPES: Readonly<Record<DownloadFormat, string>> = {
+  csv: 'text/csv; charset=utf-8',
+  json: 'application/json; charset=utf-8',
+  raw: 'application/octet-stream',
+};
+
+/** §6: the extension's ending (any letter case) picks the format. */
+export function downloadFormatFor(extension: string): DownloadFormat {
+  const ext = extension.toLowerCase();
+  if (ext.endsWith('csv')) return 'csv';
+  if (ext.endsWith('json')) return 'json';
+  return 'raw';
+}
+
+/** §6 default for the link's `events` argument. */
+export const DEFAULT_DOWNLOAD_TYPES: readonly EventKind[] = ['o', 'e'];
+
+export interface FileOptions {
+  /** Event types to include; null/undefined → output and error. */
+  types?: TypeSelection | null;
+  /** `newline=1`: a `\n` after each event (raw, CSV; JSON ignores it). */
+  newline?: boolean;
+  /** `event-time=1`: prefix events (raw) or records (CSV) with the event time (JSON ignores it). */
+  eventTime?: boolean;
+  /** CSV only: fields longer than this are streamed (see CsvWriter). */
+  maxCsvFieldBytes?: number;
+}
+
+const SPACE = new Uint8Array([0x20]);
+const NEWLINE = new Uint8Array([0x0a]);
+
+/** Raw (§6): [event time + space] payload [\n], per selected event. */
+export async function* renderRawFile(
+  events: AsyncIterable<SessionEvent>,
+  startDate: Date,
+  options: FileOptions = {},
+): AsyncGenerator<Uint8Array> {
+  const types = typeFilter(options.types ?? DEFAULT_DOWNLOAD_TYPES);
+  if (types.none) return;
+  const startMs = startDate.getTime();
+  const sink = new ChunkSink();
+  for await (const e of events) {
+    if (!types[e.type]) continue;
+    if (options.eventTime) {
+      sink.writeString(eventTimeIso(startMs, e.time));
+      sink.write(SPACE);
+    }
+    sink.write(e.data);
+    if (options.newline) sink.write(NEWLINE);
+    yield* sink.drain();
+  }
+  yield* sink.finish();
+}
+
+/** CSV (§6), records ending in CRLF, no header. */
+export async function* renderCsvFile(
+  events: AsyncIterable<SessionEvent>,
+  startDate: Date,
+  options: FileOptions = {},
+): AsyncGenerator<Uint8Array> {
+  const types = typeFilter(options.types ?? DEFAULT_DOWNLOAD_TYPES);
+  if (types.none) return;
+  const startMs = startDate.getTime();
+  const sink = new ChunkSink();
+  const csv = new CsvWriter(sink, { eventTime: !!options.eventTime, maxFieldBytes: options.maxCsvFieldBytes });
+  for await (const e of events) {
+    if (!types[e.type]) continue;
+    const time = options.eventTime ? eventTimeIso(startMs, e.time) : '';
+    csv.push(e.data, time);
+    if (options.newline) csv.push(NEWLINE, time);
+    yield* sink.drain();
+  }
+  csv.end();
+  yield* sink.finish();
+}
+
+/** JSON (§6): one array of {time, type, stream}, each payload decoded on its own; `newline`/`eventTime` do not apply. */
+export async function* renderJsonFile(
+  events: AsyncIterable<SessionEvent>,
+  startDate: Date,
+  options: FileOptions = {},
+): AsyncGenerator<Uint8Array> {
+  const types = typeFilter(options.types ?? DEFAULT_DOWNLOAD_TYPES);
+  const startMs = startDate.getTime();
+  const sink = new ChunkSink();
+  const decoder = utf8Decoder();
+  sink.writeString('[');
+  if (!types.none) {
+    let first = true;
+    for await (const e of events) {
+      if (!types[e.type]) continue;
+      const time = eventTimeIso(startMs, e.time);
+      sink.writeString(
+        `${first ? '' : ','}{"time":"${time}","type":"${e.type}","stream":${JSON.stringify(decoder.decode(e.data))}}`,
+      );
+      first = false;
+      yield* sink.drain();
+    }
+  }
+  sink.writeString(']');
+  yield* sink.finish();
+}
+
+/** The file for a download link's extension, with its content type. */
+export function renderDownload(
+  extension: string,
+  events: AsyncIterable<SessionEvent>,
+  startDate: Date,
+  options: FileOptions = {},
+): { format: DownloadFormat; contentType: string; body: AsyncGenerator<Uint8Array> } {
+  const format = downloadFormatFor(extension);
+  const render = format === 'csv' ? renderCsvFile : format === 'json' ? renderJsonFile : renderRawFile;
+  return { format, contentType: DOWNLOAD_CONTENT_TYPES[format], body: render(events, startDate, options) };
+}

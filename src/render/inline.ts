@@ -1,0 +1,208 @@
+import { ReelError } from '../errors.ts';
+import type { EventKind, SessionEvent } from '../sessions/event.ts';
+import { base64Length, toBase64, typeFilter, utf8Decoder, type TypeSelection } from './common.ts';
+
+/** The inline formats rendered from stored events; RAW_QUERIES has its own entry points. */
+export type InlineFormat = 'RAW' | 'UTF8' | 'BASE64';
+
+/** One query found in a session's input (see src/pgwire), as RAW_QUERIES renders it. */
+export interface QueryRecord {
+  time: number;
+  sql: Uint8Array;
+}
+
+/** §11 default for REEL_MAX_INLINE_STREAM_BYTES. */
+export const DEFAULT_MAX_INLINE_BYTES = 8 * 1024 * 1024;
+
+/** §4 defaults when the `events` argument is absent: everything for RAW, output and error otherwise. */
+export function defaultInlineTypes(format: InlineFormat): readonly EventKind[] {
+  return format === 'RAW' ? ['i', 'o', 'e'] : ['o', 'e'];
+}
+
+/** §4.4: the rendering would exceed the inline cap. Carries the cap; maps to EVENT_STREAM_TOO_LARGE. */
+export class EventStreamTooLargeError extends ReelError {
+  override name = 'EventStreamTooLargeError';
+  constructor(readonly maxBytes: number) {
+    super(
+      'EVENT_STREAM_TOO_LARGE',
+      `the rendered event stream is larger than the inline limit of ${maxBytes} bytes; ` +
+        'request it as a file with the downloadLink mutation instead',
+      { maxBytes },
+    );
+  }
+}
+
+export interface InlineOptions {
+  /** Event types to read; null/undefined → the §4 default for the format. An empty selection renders empty. */
+  types?: TypeSelection | null;
+  /**
+   * Cap on the rendering, in bytes of its compact JSON text (what the GraphQL response carries for
+   * this value). The measure is exact for every format, so the cap is crossed exactly when it says.
+   */
+  maxBytes?: number;
+}
+
+export interface InlineRendering {
+  eventStream: unknown[];
+  eventSize: number;
+}
+
+/** `eventStream` for RAW / UTF8 / BASE64 (§4), stopping as soon as the cap is crossed. */
+export async function renderInline(
+  format: InlineFormat,
+  events: AsyncIterable<SessionEvent>,
+  options: InlineOptions = {},
+): Promise<unknown[]> {
+  return (await renderInlineWithSize(format, events, options)).eventStream;
+}
+
+/** `eventStream` and `eventSize` in one pass, for a query that asks for both. */
+export async function renderInlineWithSize(
+  format: InlineFormat,
+  events: AsyncIterable<SessionEvent>,
+  options: InlineOptions = {},
+): Promise<InlineRendering> {
+  const types = typeFilter(options.types ?? defaultInlineTypes(format));
+  const maxBytes = options.maxBytes ?? DEFAULT_MAX_INLINE_BYTES;
+  switch (format) {
+    case 'RAW':
+      return renderTuples(selected(events, types), (e) => e.type, (e) => e.data, maxBytes);
+    case 'UTF8':
+      return renderUtf8(selected(events, types), maxBytes);
+    case 'BASE64':
+      return renderBase64(selected(events, types), maxBytes);
+  }
+}
+
+/** RAW_QUERIES `eventStream`: `[[time, "i", base64(sql)], ...]`, capped like the others. */
+export async function renderRawQueries(
+  queries: AsyncIterable<QueryRecord>,
+  options: { maxBytes?: number } = {},
+): Promise<unknown[]> {
+  return (await renderRawQueriesWithSize(queries, options)).eventStream;
+}
+
+export async function renderRawQueriesWithSize(
+  queries: AsyncIterable<QueryRecord>,
+  options: { maxBytes?: number } = {},
+): Promise<InlineRendering> {
+  return renderTuples(queries, () => 'i', (q) => q.sql, options.maxBytes ?? DEFAULT_MAX_INLINE_BYTES);
+}
+
+/** `eventSize` (§4) without building the rendering; streams in constant memory. */
+export async function computeEventSize(
+  format: InlineFormat,
+  events: AsyncIterable<SessionEvent>,
+  types?: TypeSelection | null,
+): Promise<number> {
+  const filter = typeFilter(types ?? defaultInlineTypes(format));
+  if (filter.none) return 0;
+  if (format === 'UTF8') {
+    const decoder = utf8Decoder();
+    let points = 0;
+    for await (const e of events) {
+      if (filter[e.type]) points += codePoints(decoder.decode(e.data, { stream: true }));
+    }
+    return points + codePoints(decoder.decode());
+  }
+  let bytes = 0;
+  for await (const e of events) if (filter[e.type]) bytes += e.data.length;
+  return format === 'BASE64' ? base64Length(bytes) : bytes;
+}
+
+/** RAW_QUERIES `eventSize`: the sum of the queries' byte lengths. */
+export async function computeRawQueriesSize(queries: AsyncIterable<QueryRecord>): Promise<number> {
+  let bytes = 0;
+  for await (const q of queries) bytes += q.sql.length;
+  return bytes;
+}
+
+async function* selected(
+  events: AsyncIterable<SessionEvent>,
+  types: ReturnType<typeof typeFilter>,
+): AsyncGenerator<SessionEvent> {
+  // Nothing selected: don't read the stream at all.
+  if (types.none) return;
+  for await (const e of events) if (types[e.type]) yield e;
+}
+
+async function renderTuples<T extends { time: number }>(
+  items: AsyncIterable<T>,
+  kind: (item: T) => EventKind,
+  bytes: (item: T) => Uint8Array,
+  maxBytes: number,
+): Promise<InlineRendering> {
+  const out: [number, EventKind, string][] = [];
+  let size = 0;
+  let jsonBytes = 2; // "[]"
+  for await (const item of items) {
+    const data = bytes(item);
+    // `[<time>,"i","<base64>"]` plus the separating comma; base64 needs no JSON escaping.
+    jsonBytes += (out.length > 0 ? 1 : 0) + 9 + JSON.stringify(item.time).length + base64Length(data.length);
+    // Checked before encoding: a huge event is rejected without building its base64.
+    if (jsonBytes > maxBytes) throw new EventStreamTooLargeError(maxBytes);
+    out.push([item.time, kind(item), toBase64(data)]);
+    size += data.length;
+  }
+  return { eventStream: out, eventSize: size };
+}
+
+async function renderUtf8(events: AsyncIterable<SessionEvent>, maxBytes: number): Promise<InlineRendering> {
+  const decoder = utf8Decoder();
+  const pieces: string[] = [];
+  let jsonBytes = 4; // `[""]`
+  let points = 0;
+  const add = (text: string) => {
+    if (text.length === 0) return;
+    jsonBytes += jsonStringBytes(text);
+    if (jsonBytes > maxBytes) throw new EventStreamTooLargeError(maxBytes);
+    pieces.push(text);
+    points += codePoints(text);
+  };
+  for await (const e of events) {
+    // Every consumed byte becomes at least one byte of text (U+FFFD is 3 bytes for ≤3 invalid
+    // ones) and at most 3 bytes may stay pending in the decoder: reject before decoding a huge event.
+    if (jsonBytes + e.data.length - 3 > maxBytes) throw new EventStreamTooLargeError(maxBytes);
+    add(decoder.decode(e.data, { stream: true }));
+  }
+  add(decoder.decode());
+  return { eventStream: [pieces.join('')], eventSize: points };
+}
+
+async function renderBase64(events: AsyncIterable<SessionEvent>, maxBytes: number): Promise<InlineRendering> {
+  const pieces: string[] = [];
+  // base64 works in 3-byte groups: encode whole groups and carry the 0–2 leftover bytes to the next event.
+  let carry = new Uint8Array(0);
+  let total = 0;
+  for await (const e of events) {
+    total += e.data.length;
+    if (4 + base64Length(total) > maxBytes) throw new EventStreamTooLargeError(maxBytes);
+    let bytes = e.data;
+    if (carry.length > 0) {
+      bytes = new Uint8Array(carry.length + e.data.length);
+      bytes.set(carry);
+      bytes.set(e.data, carry.length);
+    }
+    const whole = bytes.length - (bytes.length % 3);
+    if (whole > 0) pieces.push(toBase64(bytes.subarray(0, whole)));
+    carry = bytes.slice(whole);
+  }
+  if (carry.length > 0) pieces.push(toBase64(carry));
+  const text = pieces.join('');
+  return { eventStream: [text], eventSize: text.length };
+}
+
+/** Bytes of `JSON.stringify(text)` minus its quotes: UTF-8 length plus escapes. */
+function jsonStringBytes(text: string): number {
+  return Buffer.byteLength(JSON.stringify(text), 'utf8') - 2;
+}
+
+/** Code points of a decoder's output: UTF-16 units minus the low halves of surrogate pairs (never lone). */
+function codePoints(text: string): number {
+  let n = text.length;
+  for (let k = 0; k < text.length; k++) {
+    const c = text.charCodeAt(k);
+    if (c >= 0xdc00 && c <= 0xdfff) n--;
+  }
+  return n;
+}

@@ -1,0 +1,96 @@
+import http from 'node:http';
+import { GraphQLError } from 'graphql';
+import { createYoga, type YogaServerInstance } from 'graphql-yoga';
+import { bearerKey, viewerForKey } from './auth/keys.ts';
+import type { Config } from './config.ts';
+import { ReelError } from './errors.ts';
+import type { Context } from './graphql/builder.ts';
+import { schema } from './graphql/schema.ts';
+import type { Logger } from './logger.ts';
+
+export type ServerContext = { req: http.IncomingMessage; res: http.ServerResponse };
+
+export function createGraphQL(config: Config, logger: Logger): YogaServerInstance<ServerContext, Context> {
+  return createYoga<ServerContext, Context>({
+    schema,
+    graphqlEndpoint: '/graphql',
+    landingPage: false,
+    graphiql: { title: 'reel', defaultQuery: '{ sessions(first: 5) { edges { node { id roleName status startDate } } } }' },
+    maxRequestBodySize: config.maxRequestBytes,
+    logging: false,
+    context: async ({ request }) => {
+      const key = bearerKey(request.headers.get('authorization'));
+      return { viewer: key ? await viewerForKey(key) : null, config };
+    },
+    maskedErrors: {
+      maskError(error, message) {
+        const original = error instanceof GraphQLError ? error.originalError : error;
+        if (original instanceof ReelError) {
+          return new GraphQLError(original.message, {
+            ...(error instanceof GraphQLError && { nodes: error.nodes, path: error.path }),
+            extensions: { code: original.code, ...original.details },
+          });
+        }
+        // GraphQL's own errors (syntax, validation, bad variables) are the caller's: pass them on.
+        if (error instanceof GraphQLError && !error.originalError) return error;
+        if (original instanceof GraphQLError) return original;
+        logger.error({ err: original, path: error instanceof GraphQLError ? error.path : undefined }, 'unexpected error');
+        return new GraphQLError(message, {
+          ...(error instanceof GraphQLError && { nodes: error.nodes, path: error.path }),
+          extensions: { code: 'INTERNAL_SERVER_ERROR' },
+        });
+      },
+    },
+  });
+}
+
+/** Writes a JSON error body: `{ "message", "status" }`. */
+export function sendJson(res: http.ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, {
+    'Content-Type': 'application/json; charset=utf-8',
+    'Content-Length': Buffer.byteLength(text),
+    'Cache-Control': 'no-store',
+    'X-Content-Type-Options': 'nosniff',
+  });
+  res.end(text);
+}
+
+export interface Route {
+  /** Returns true when it handled the request. */
+  (req: http.IncomingMessage, res: http.ServerResponse, url: URL): Promise<boolean>;
+}
+
+/** The HTTP server: GraphQL at /graphql, health, and the extra routes; one log line per request. */
+export function createHttpServer(config: Config, logger: Logger, routes: Route[] = []): http.Server {
+  const yoga = createGraphQL(config, logger);
+  return http.createServer(async (req, res) => {
+    const started = process.hrtime.bigint();
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    res.on('close', () => {
+      logger.info(
+        {
+          method: req.method,
+          path: url.pathname, // the query string may hold a download token: never logged
+          status: res.statusCode,
+          ms: Number(process.hrtime.bigint() - started) / 1e6,
+          aborted: !res.writableFinished,
+        },
+        'request',
+      );
+    });
+    try {
+      if (url.pathname === '/healthz') return sendJson(res, 200, { status: 'ok' });
+      if (url.pathname === '/graphql' || url.pathname.startsWith('/graphql/')) {
+        await yoga.handle(req, res, { req, res });
+        return;
+      }
+      for (const route of routes) if (await route(req, res, url)) return;
+      sendJson(res, 404, { message: 'not found', status: 404 });
+    } catch (err) {
+      logger.error({ err }, 'request failed');
+      if (!res.headersSent) sendJson(res, 500, { message: 'internal error', status: 500 });
+      else res.destroy();
+    }
+  });
+}

@@ -1,0 +1,64 @@
+import type { EventKind, SessionEvent } from './event.ts';
+
+/*
+ * Binary layout of a stored chunk: a run of events, each
+ *   float64 BE time | uint8 type ('i' | 'o' | 'e') | uint32 BE payload length | payload.
+ * The float keeps the recorded time exactly; the payload is the raw bytes (no base64 at rest).
+ */
+const HEADER = 13;
+const KIND_BYTE: Record<EventKind, number> = { i: 0x69, o: 0x6f, e: 0x65 };
+const BYTE_KIND: Record<number, EventKind> = { 0x69: 'i', 0x6f: 'o', 0x65: 'e' };
+
+export interface EncodedPart {
+  data: Uint8Array<ArrayBuffer>;
+  eventCount: number;
+  payloadBytes: number;
+}
+
+/** Encodes events into parts of at most `maxPartBytes` (an event larger than that gets a part of its own). */
+export function encodeEvents(events: readonly SessionEvent[], maxPartBytes: number): EncodedPart[] {
+  const parts: EncodedPart[] = [];
+  let start = 0;
+  while (start < events.length || parts.length === 0) {
+    let end = start;
+    let size = 0;
+    let payload = 0;
+    while (end < events.length) {
+      const next = HEADER + events[end]!.data.length;
+      if (end > start && size + next > maxPartBytes) break;
+      size += next;
+      payload += events[end]!.data.length;
+      end++;
+    }
+    const data = new Uint8Array(size);
+    const view = new DataView(data.buffer);
+    let at = 0;
+    for (let k = start; k < end; k++) {
+      const ev = events[k]!;
+      view.setFloat64(at, ev.time);
+      data[at + 8] = KIND_BYTE[ev.type];
+      view.setUint32(at + 9, ev.data.length);
+      data.set(ev.data, at + HEADER);
+      at += HEADER + ev.data.length;
+    }
+    parts.push({ data, eventCount: end - start, payloadBytes: payload });
+    start = end;
+  }
+  return parts;
+}
+
+/** Decodes a stored chunk. Payloads are views into `data`, not copies. */
+export function* decodeEvents(data: Uint8Array): Generator<SessionEvent> {
+  const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
+  let at = 0;
+  while (at + HEADER <= data.length) {
+    const time = view.getFloat64(at);
+    const type = BYTE_KIND[data[at + 8]!];
+    const length = view.getUint32(at + 9);
+    const end = at + HEADER + length;
+    if (!type || end > data.length) throw new Error('corrupt event chunk');
+    yield { time, type, data: data.subarray(at + HEADER, end) };
+    at = end;
+  }
+  if (at !== data.length) throw new Error('corrupt event chunk');
+}

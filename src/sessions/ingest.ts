@@ -1,0 +1,385 @@
+import { createHash } from 'node:crypto';
+import stringify from 'safe-stable-stringify';
+import type { Viewer } from '../auth/keys.ts';
+import { prisma } from '../db/client.ts';
+import { badInput, conflict, notFound, ReelError } from '../errors.ts';
+import { Prisma } from '../generated/prisma/client.ts';
+import type { IdentityType, ReviewStatus, ReviewType, SessionStatus, SessionVerb } from '../generated/prisma/enums.ts';
+import { isUuid } from '../util.ts';
+import { assertMayIngest } from './access.ts';
+import { encodeEvents } from './codec.ts';
+import type { EventKind, SessionEvent } from './event.ts';
+import {
+  type AIAnalysisInput,
+  type GuardrailsInfoInput,
+  type MetricsInput,
+  isObject,
+  storedAIAnalysis,
+  storedGuardrail,
+  storedMetrics,
+} from './shapes.ts';
+import { MAX_PART_BYTES } from './store.ts';
+
+export interface ReviewGroupInput {
+  group: string;
+  status: ReviewStatus;
+  reviewedBy?: { id?: string | null; name?: string | null; email?: string | null; slackId?: string | null } | null;
+  reviewDate?: Date | null;
+  forcedReview?: boolean | null;
+}
+
+export interface ReviewInput {
+  id?: string | null;
+  type: ReviewType;
+  status: ReviewStatus;
+  accessDurationSec?: number | null;
+  createdAt?: Date | null;
+  revokeAt?: Date | null;
+  timeWindow?: unknown;
+  accessRequestRuleName?: string | null;
+  minApprovals?: number | null;
+  forceApprovalGroups?: string[] | null;
+  rejectionReason?: string | null;
+  groups?: ReviewGroupInput[] | null;
+}
+
+export interface OpenSessionInput {
+  id?: string | null;
+  status?: SessionStatus | null;
+  verb: SessionVerb;
+  type: string;
+  connectionSubtype?: string | null;
+  roleName: string;
+  resourceName?: string | null;
+  connectionTags?: unknown;
+  userId?: string | null;
+  userEmail?: string | null;
+  userName?: string | null;
+  identityType?: IdentityType | null;
+  machineIdentityId?: string | null;
+  startDate?: Date | null;
+  endDate?: Date | null;
+  exitCode?: number | null;
+  correlationId?: string | null;
+  sessionBatchId?: string | null;
+  metadata?: unknown;
+  integrationsMetadata?: unknown;
+  review?: ReviewInput | null;
+  aiAnalysis?: AIAnalysisInput | null;
+  guardrailsInfo?: GuardrailsInfoInput[] | null;
+  script?: string | null;
+}
+
+export interface CloseSessionInput {
+  exitCode?: number | null;
+  endDate?: Date | null;
+  metrics?: MetricsInput | null;
+  aiAnalysis?: AIAnalysisInput | null;
+  guardrailsInfo?: GuardrailsInfoInput[] | null;
+  status?: SessionStatus | null;
+}
+
+export interface EventInput {
+  time: number;
+  type: EventKind;
+  data: string;
+}
+
+export interface AppendLimits {
+  maxAppendBytes: number;
+  maxAppendEvents: number;
+}
+
+export interface AppendResult {
+  sequence: number;
+  eventCount: number;
+  eventSize: number;
+}
+
+const sha256 = (data: string | Uint8Array) => createHash('sha256').update(data).digest('hex');
+const json = (value: unknown) => (value === undefined || value === null ? Prisma.DbNull : (value as Prisma.InputJsonValue));
+
+function checkText(name: string, value: string | null | undefined, max: number, required = false): void {
+  if (value === undefined || value === null) {
+    if (required) throw badInput(`${name} is required`, { field: name });
+    return;
+  }
+  if ((required && value.length === 0) || value.length > max) {
+    throw badInput(`${name} must be ${required ? '1' : '0'} to ${max} characters`, { field: name });
+  }
+}
+
+function checkObject(name: string, value: unknown): void {
+  if (value !== undefined && value !== null && !isObject(value)) {
+    throw badInput(`${name} must be a JSON object`, { field: name });
+  }
+}
+
+function checkOpenInput(input: OpenSessionInput): void {
+  if (input.id != null && !isUuid(input.id)) throw badInput('id must be a UUID', { field: 'id' });
+  if (input.machineIdentityId != null && !isUuid(input.machineIdentityId)) {
+    throw badInput('machineIdentityId must be a UUID', { field: 'machineIdentityId' });
+  }
+  checkText('roleName', input.roleName, 255, true);
+  checkText('type', input.type, 64, true);
+  checkText('connectionSubtype', input.connectionSubtype, 64);
+  checkText('resourceName', input.resourceName, 255);
+  checkText('userId', input.userId, 255);
+  checkText('userEmail', input.userEmail, 255);
+  checkText('userName', input.userName, 255);
+  checkText('sessionBatchId', input.sessionBatchId, 255);
+  checkText('correlationId', input.correlationId, 255);
+  if (input.correlationId != null && !/^[\x20-\x7e]*$/.test(input.correlationId)) {
+    throw badInput('correlationId must be printable ASCII', { field: 'correlationId' });
+  }
+  checkObject('connectionTags', input.connectionTags);
+  checkObject('metadata', input.metadata);
+  checkObject('integrationsMetadata', input.integrationsMetadata);
+  if (input.endDate && input.startDate && input.endDate < input.startDate) {
+    throw badInput('endDate must not be before startDate', { field: 'endDate' });
+  }
+  if (input.review) {
+    checkObject('review.timeWindow', input.review.timeWindow);
+    if (input.review.id != null && !isUuid(input.review.id)) throw badInput('review.id must be a UUID');
+    input.review.groups?.forEach((g, i) => checkText(`review.groups[${i}].group`, g.group, 100, true));
+  }
+}
+
+/** Creates a session (spec §8). Re-opening an existing id with the same input returns it: a retried open. */
+export async function openSession(viewer: Viewer, input: OpenSessionInput) {
+  assertMayIngest(viewer);
+  checkOpenInput(input);
+  const openDigest = sha256(stringify(input) ?? '');
+  if (input.id) {
+    const existing = await prisma().session.findUnique({ where: { id: input.id } });
+    if (existing) return retriedOpen(viewer, existing, openDigest);
+  }
+  const script = input.script ?? null;
+  const review = input.review;
+  try {
+    return await prisma().session.create({
+      data: {
+        ...(input.id && { id: input.id }),
+        orgId: viewer.orgId,
+        status: input.status ?? 'OPEN',
+        verb: input.verb,
+        type: input.type,
+        connectionSubtype: input.connectionSubtype ?? null,
+        roleName: input.roleName,
+        resourceName: input.resourceName ?? null,
+        connectionTags: json(input.connectionTags),
+        userId: input.userId ?? null,
+        userEmail: input.userEmail ?? null,
+        userName: input.userName ?? null,
+        identityType: input.identityType ?? 'USER',
+        machineIdentityId: input.machineIdentityId ?? null,
+        startDate: input.startDate ?? new Date(),
+        endDate: input.endDate ?? null,
+        exitCode: input.exitCode ?? null,
+        correlationId: input.correlationId ?? null,
+        sessionBatchId: input.sessionBatchId ?? null,
+        metadata: json(input.metadata),
+        integrationsMetadata: json(input.integrationsMetadata),
+        aiAnalysis: json(input.aiAnalysis && storedAIAnalysis(input.aiAnalysis)),
+        guardrailsInfo: (input.guardrailsInfo ?? []).map(storedGuardrail) as Prisma.InputJsonValue,
+        script,
+        scriptSize: script === null ? 0 : Buffer.byteLength(script, 'utf8'),
+        openDigest,
+        ...(review && {
+          review: {
+            create: {
+              ...(review.id && { id: review.id }),
+              type: review.type,
+              status: review.status,
+              accessDurationSec: review.accessDurationSec ?? null,
+              ...(review.createdAt && { createdAt: review.createdAt }),
+              revokeAt: review.revokeAt ?? null,
+              timeWindow: json(review.timeWindow),
+              accessRequestRuleName: review.accessRequestRuleName ?? null,
+              minApprovals: review.minApprovals ?? null,
+              forceApprovalGroups: review.forceApprovalGroups ?? [],
+              rejectionReason: review.rejectionReason ?? null,
+              groups: {
+                create: (review.groups ?? []).map((g) => ({
+                  group: g.group,
+                  status: g.status,
+                  reviewedBy: g.reviewedBy ? (g.reviewedBy as Prisma.InputJsonValue) : Prisma.DbNull,
+                  reviewDate: g.reviewDate ?? null,
+                  forcedReview: g.forcedReview ?? false,
+                })),
+              },
+            },
+          },
+        }),
+      },
+    });
+  } catch (err) {
+    // Two opens of the same id raced: the loser answers as a retry would.
+    if (input.id && err instanceof Prisma.PrismaClientKnownRequestError && err.code === 'P2002') {
+      const existing = await prisma().session.findUnique({ where: { id: input.id } });
+      if (existing) return retriedOpen(viewer, existing, openDigest);
+    }
+    throw err;
+  }
+}
+
+function retriedOpen<T extends { orgId: string; openDigest: string | null }>(viewer: Viewer, existing: T, digest: string): T {
+  // Another org's session gets the same answer as a different input: nothing reveals it exists.
+  if (existing.orgId !== viewer.orgId || existing.openDigest !== digest) {
+    throw conflict('a session with this id already exists with different attributes');
+  }
+  return existing;
+}
+
+const STRICT_BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+
+/** Decodes standard padded base64, rejecting anything a canonical encoder would not produce. */
+export function decodeStrictBase64(data: string): Buffer | undefined {
+  if (!STRICT_BASE64.test(data)) return undefined;
+  const bytes = Buffer.from(data, 'base64');
+  // Non-zero unused bits in the last group ("QR==") decode, but are not canonical.
+  const tail = data.length % 4 === 0 && data.endsWith('=') ? data.slice(-4) : '';
+  if (tail && Buffer.from(tail, 'base64').toString('base64') !== tail) return undefined;
+  return bytes;
+}
+
+/** Validates and decodes one append call's events; an error names the first offending index. */
+export function decodeEventInputs(events: readonly EventInput[], limits: AppendLimits): SessionEvent[] {
+  if (events.length > limits.maxAppendEvents) {
+    throw badInput(`too many events in one call: ${events.length} (limit ${limits.maxAppendEvents})`, {
+      limit: limits.maxAppendEvents,
+    });
+  }
+  let total = 0;
+  return events.map((ev, index) => {
+    if (!Number.isFinite(ev.time) || ev.time < 0) {
+      throw badInput(`events[${index}].time must be a finite number of seconds ≥ 0`, { index });
+    }
+    const data = decodeStrictBase64(ev.data);
+    if (!data) throw badInput(`events[${index}].data is not strict base64`, { index });
+    total += data.length;
+    if (total > limits.maxAppendBytes) {
+      throw badInput(`events exceed the append limit of ${limits.maxAppendBytes} bytes at index ${index}`, {
+        index,
+        limit: limits.maxAppendBytes,
+      });
+    }
+    return { time: ev.time, type: ev.type, data };
+  });
+}
+
+interface LockedSession {
+  status: SessionStatus;
+  next_sequence: number;
+  event_count: bigint;
+  total: bigint;
+}
+
+/**
+ * Appends one call's events (spec §8). The call is stored whole or not at all; a retry of a stored
+ * sequence with the same events is acknowledged without storing twice.
+ */
+export async function appendSessionEvents(
+  viewer: Viewer,
+  sessionId: string,
+  sequence: number,
+  inputs: readonly EventInput[],
+  limits: AppendLimits,
+): Promise<AppendResult> {
+  assertMayIngest(viewer);
+  if (!Number.isInteger(sequence) || sequence < 0) throw badInput('sequence must be an integer ≥ 0');
+  const events = decodeEventInputs(inputs, limits);
+  const parts = encodeEvents(events, MAX_PART_BYTES);
+  const hash = createHash('sha256');
+  for (const p of parts) hash.update(p.data);
+  const digest = hash.digest('hex');
+  if (!isUuid(sessionId)) throw notFound('session not found');
+
+  return prisma().$transaction(async (tx) => {
+    // Row lock: appends to one session are serialised, so sequences and totals stay consistent.
+    const [session] = await tx.$queryRaw<LockedSession[]>`
+      SELECT status::text AS status, next_sequence, event_count,
+             input_bytes + output_bytes + error_bytes AS total
+      FROM sessions WHERE id = ${sessionId}::uuid AND org_id = ${viewer.orgId}::uuid FOR UPDATE`;
+    if (!session) throw notFound('session not found');
+    const totals = (s: LockedSession): AppendResult => ({
+      sequence,
+      eventCount: Number(s.event_count),
+      eventSize: Number(s.total),
+    });
+    if (sequence < session.next_sequence) {
+      const stored = await tx.sessionEventChunk.findUnique({
+        where: { sessionId_sequence_part: { sessionId, sequence, part: 0 } },
+        select: { digest: true },
+      });
+      if (stored?.digest !== digest) {
+        throw conflict(`sequence ${sequence} is already stored with different events`, { sequence });
+      }
+      return totals(session);
+    }
+    if (session.status === 'DONE') throw new ReelError('SESSION_CLOSED', 'the session is closed; no more events');
+    if (sequence > session.next_sequence) {
+      throw conflict(`sequence ${sequence} leaves a gap: the next expected sequence is ${session.next_sequence}`, {
+        sequence,
+        expected: session.next_sequence,
+      });
+    }
+    await tx.sessionEventChunk.createMany({
+      data: parts.map((p, part) => ({
+        sessionId,
+        sequence,
+        part,
+        digest,
+        eventCount: p.eventCount,
+        payloadBytes: p.payloadBytes,
+        data: p.data,
+      })),
+    });
+    const bytesOf = (kind: EventKind) => events.reduce((n, e) => (e.type === kind ? n + e.data.length : n), 0);
+    const updated = await tx.session.update({
+      where: { id: sessionId },
+      data: {
+        nextSequence: { increment: 1 },
+        eventCount: { increment: events.length },
+        inputBytes: { increment: bytesOf('i') },
+        outputBytes: { increment: bytesOf('o') },
+        errorBytes: { increment: bytesOf('e') },
+      },
+      select: { eventCount: true, inputBytes: true, outputBytes: true, errorBytes: true },
+    });
+    return {
+      sequence,
+      eventCount: Number(updated.eventCount),
+      eventSize: Number(updated.inputBytes + updated.outputBytes + updated.errorBytes),
+    };
+  });
+}
+
+/** Closes a session (spec §8). Closing a closed session returns it unchanged: a retried close. */
+export async function closeSession(viewer: Viewer, sessionId: string, input: CloseSessionInput | null | undefined) {
+  assertMayIngest(viewer);
+  if (!isUuid(sessionId)) throw notFound('session not found');
+  return prisma().$transaction(async (tx) => {
+    await tx.$queryRaw`SELECT 1 FROM sessions WHERE id = ${sessionId}::uuid AND org_id = ${viewer.orgId}::uuid FOR UPDATE`;
+    const session = await tx.session.findFirst({ where: { id: sessionId, orgId: viewer.orgId } });
+    if (!session) throw notFound('session not found');
+    if (session.status === 'DONE') return session;
+    const endDate = input?.endDate ?? new Date();
+    if (endDate < session.startDate) throw badInput('endDate must not be before startDate', { field: 'endDate' });
+    const eventSize = Number(session.inputBytes + session.outputBytes + session.errorBytes);
+    const previousGuardrails = Array.isArray(session.guardrailsInfo) ? session.guardrailsInfo : [];
+    return tx.session.update({
+      where: { id: sessionId },
+      data: {
+        status: input?.status ?? 'DONE',
+        endDate,
+        exitCode: input?.exitCode ?? session.exitCode,
+        metrics: storedMetrics(input?.metrics, session.metrics, eventSize) as Prisma.InputJsonValue,
+        ...(input?.aiAnalysis && { aiAnalysis: storedAIAnalysis(input.aiAnalysis) as Prisma.InputJsonValue }),
+        ...(input?.guardrailsInfo && {
+          guardrailsInfo: [...previousGuardrails, ...input.guardrailsInfo.map(storedGuardrail)] as Prisma.InputJsonValue,
+        }),
+      },
+    });
+  });
+}

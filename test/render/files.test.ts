@@ -1,0 +1,145 @@
+import { describe, expect, it } from 'vitest';
+import {
+  CHUNK_BYTES,
+  DOWNLOAD_CONTENT_TYPES,
+  downloadFormatFor,
+  eventTimeIso,
+  renderDownload,
+  renderJsonFile,
+  renderRawFile,
+  secondsToMillis,
+} from '../../src/render/index.ts';
+import { collect, collectText, ev, source, utf8 } from './helpers.ts';
+
+const START = new Date('2024-07-25T15:56:35.317Z');
+const bytes = (...b: number[]) => new Uint8Array(b);
+
+describe('event time', () => {
+  it.each([
+    [0.268589438, '2024-07-25T15:56:35.585Z'],
+    [0, '2024-07-25T15:56:35.317Z'],
+    [0.0009999, '2024-07-25T15:56:35.317Z'],
+    [1.005, '2024-07-25T15:56:36.322Z'], // 1.005 * 1000 is 1004.999…
+    [4.35, '2024-07-25T15:56:39.667Z'], // 4.35 * 1000 is 4349.999…
+    [0.1 + 0.2, '2024-07-25T15:56:35.617Z'],
+    [1e-7, '2024-07-25T15:56:35.317Z'],
+    [86400.999, '2024-07-26T15:56:36.316Z'],
+    [3e9, '2119-08-19T21:16:35.317Z'],
+  ])('%s s → %s', (time, iso) => {
+    expect(eventTimeIso(START.getTime(), time)).toBe(iso);
+  });
+
+  it('truncates toward the past for (invalid) negative times, and rejects non-finite ones', () => {
+    expect(secondsToMillis(-0.0005)).toBe(-1);
+    expect(secondsToMillis(-1.5)).toBe(-1500);
+    expect(() => secondsToMillis(Number.NaN)).toThrow(RangeError);
+    expect(() => eventTimeIso(0, 1e21)).toThrow(RangeError);
+  });
+});
+
+describe('download formats', () => {
+  it.each([
+    ['csv', 'csv'],
+    ['CSV', 'csv'],
+    ['tsvcsv', 'csv'],
+    ['json', 'json'],
+    ['JsOn', 'json'],
+    ['ndjson', 'json'],
+    ['txt', 'raw'],
+    ['log', 'raw'],
+    ['csv2', 'raw'],
+  ] as const)('%s → %s', (ext, format) => {
+    expect(downloadFormatFor(ext)).toBe(format);
+    expect(renderDownload(ext, source([]), START).contentType).toBe(DOWNLOAD_CONTENT_TYPES[format]);
+  });
+
+  it('content types', () => {
+    expect(DOWNLOAD_CONTENT_TYPES).toEqual({
+      csv: 'text/csv; charset=utf-8',
+      json: 'application/json; charset=utf-8',
+      raw: 'application/octet-stream',
+    });
+  });
+});
+
+describe('raw file', () => {
+  it('keeps payload bytes unchanged, binary and invalid UTF-8 included', async () => {
+    const data = bytes(0, 0xff, 0x1b, 0x5b, 0x6d, 0x0d, 0x0a, 0xe2, 0x82);
+    const out = await collect(renderRawFile(source([ev(1, 'o', data), ev(2, 'i', 'x')]), START));
+    expect(out).toEqual(data);
+  });
+
+  it('prefixes event time and a space, appends newline', async () => {
+    const text = await collectText(
+      renderRawFile(source([ev(0.5, 'o', 'a'), ev(0.6, 'e', '')]), START, { eventTime: true, newline: true }),
+    );
+    expect(text).toBe('2024-07-25T15:56:35.817Z a\n2024-07-25T15:56:35.917Z \n');
+  });
+
+  it('empty selection → empty file, source not read', async () => {
+    const src = source([ev(0, 'o', 'x')]);
+    expect((await collect(renderRawFile(src, START, { types: [] }))).length).toBe(0);
+    expect(src.pulled).toBe(0);
+    expect((await collect(renderRawFile(source([ev(0, 'i', 'x')]), START))).length).toBe(0);
+  });
+
+  it('coalesces small writes into 64 KiB chunks and passes big payloads through', async () => {
+    const small = Array.from({ length: 5000 }, (_, k) => ev(k, 'o', new Uint8Array(100).fill(k % 256)));
+    const chunks: Uint8Array[] = [];
+    for await (const c of renderRawFile(source(small), START, { newline: true })) chunks.push(c);
+    expect(chunks.length).toBe(Math.ceil((5000 * 101) / CHUNK_BYTES));
+    expect(chunks.slice(0, -1).every((c) => c.length === CHUNK_BYTES)).toBe(true);
+    expect(Buffer.concat(chunks).equals(Buffer.concat(small.map((e) => Buffer.concat([e.data, bytes(10)]))))).toBe(
+      true,
+    );
+
+    const big = new Uint8Array(3 * CHUNK_BYTES + 5).fill(7);
+    const out = await collect(renderRawFile(source([ev(0, 'o', 'head'), ev(1, 'o', big), ev(2, 'o', 'tail')]), START));
+    expect(Buffer.from(out).equals(Buffer.concat([utf8('head'), big, utf8('tail')]))).toBe(true);
+  });
+
+  it('is streamed: yields before reading the whole source, and closing it closes the source', async () => {
+    const src = source(Array.from({ length: 10_000 }, (_, k) => ev(k, 'o', new Uint8Array(1000))));
+    let chunks = 0;
+    for await (const _ of renderRawFile(src, START)) {
+      if (++chunks === 2) break;
+    }
+    expect(src.pulled).toBeLessThan(200);
+    expect(src.finished).toBe(false);
+    expect(src.closed).toBe(true);
+  });
+});
+
+describe('JSON file', () => {
+  it('decodes each payload on its own; escapes control characters; keys in order', async () => {
+    const euro = utf8('€');
+    const events = [
+      ev(0, 'o', euro.slice(0, 2)),
+      ev(0.001, 'o', euro.slice(2)),
+      ev(1, 'e', '\x1b[31m"q"\\\x00\n'),
+      ev(2, 'i', 'skipped'),
+      ev(3, 'o', bytes(0xef, 0xbb, 0xbf)),
+    ];
+    const text = await collectText(renderJsonFile(source(events), START, { newline: true, eventTime: false }));
+    expect(text).toBe(
+      '[{"time":"2024-07-25T15:56:35.317Z","type":"o","stream":"\uFFFD"},' +
+        '{"time":"2024-07-25T15:56:35.318Z","type":"o","stream":"\uFFFD"},' +
+        '{"time":"2024-07-25T15:56:36.317Z","type":"e","stream":"\\u001b[31m\\"q\\"\\\\\\u0000\\n"},' +
+        '{"time":"2024-07-25T15:56:38.317Z","type":"o","stream":"\uFEFF"}]',
+    );
+    expect(JSON.parse(text)).toHaveLength(4);
+  });
+
+  it('no events → []', async () => {
+    expect(await collectText(renderJsonFile(source([]), START))).toBe('[]');
+    expect(await collectText(renderJsonFile(source([ev(0, 'o', 'x')]), START, { types: [] }))).toBe('[]');
+    expect(await collectText(renderJsonFile(source([ev(0, 'i', 'x')]), START))).toBe('[]');
+  });
+
+  it('many events stream out as one valid array', async () => {
+    const events = Array.from({ length: 3000 }, (_, k) => ev(k / 1000, k % 2 ? 'o' : 'e', `line ${k}\n`));
+    const parsed = JSON.parse(await collectText(renderJsonFile(source(events), START))) as { stream: string }[];
+    expect(parsed).toHaveLength(3000);
+    expect(parsed[2999]).toEqual({ time: '2024-07-25T15:56:38.316Z', type: 'o', stream: 'line 2999\n' });
+  });
+});

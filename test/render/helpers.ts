@@ -1,0 +1,77 @@
+import { readFileSync } from 'node:fs';
+import type { EventKind, SessionEvent } from '../../src/sessions/event.ts';
+
+/** vectors.json lives in `shared/` beside the project checkout. */
+export const vectors = JSON.parse(
+  readFileSync(new URL('../../../shared/spec/vectors.json', import.meta.url), 'utf8'),
+) as Vectors;
+
+export interface Vectors {
+  sessions: {
+    name: string;
+    startDate: string;
+    verb: string;
+    events: [number, EventKind, string][];
+    renderings: { format: string; events: EventKind[] | null; eventStream: unknown[]; eventSize: number }[];
+    downloads?: {
+      extension: string;
+      events: EventKind[] | null;
+      newline: boolean;
+      eventTime: boolean;
+      bytes?: string;
+      json?: unknown;
+    }[];
+  }[];
+  csvFields: Record<string, string>;
+}
+
+export const utf8 = (s: string): Uint8Array => new TextEncoder().encode(s);
+export const b64 = (s: string): Uint8Array => new Uint8Array(Buffer.from(s, 'base64'));
+export const ev = (time: number, type: EventKind, data: Uint8Array | string): SessionEvent => ({
+  time,
+  type,
+  data: typeof data === 'string' ? utf8(data) : data,
+});
+
+/** An async source that records how far it was read and whether it was closed early. */
+export function source<T>(items: Iterable<T>): AsyncIterable<T> & { pulled: number; finished: boolean; closed: boolean } {
+  const state = {
+    pulled: 0,
+    finished: false,
+    closed: false,
+    async *[Symbol.asyncIterator]() {
+      try {
+        for (const item of items) {
+          state.pulled++;
+          yield item;
+        }
+        state.finished = true;
+      } finally {
+        state.closed = true;
+      }
+    },
+  };
+  return state;
+}
+
+export async function collect(chunks: AsyncIterable<Uint8Array>): Promise<Uint8Array> {
+  const parts: Uint8Array[] = [];
+  for await (const c of chunks) parts.push(c);
+  return new Uint8Array(Buffer.concat(parts));
+}
+
+export async function collectText(chunks: AsyncIterable<Uint8Array>): Promise<string> {
+  return Buffer.from(await collect(chunks)).toString('utf8');
+}
+
+/** Splits `bytes` at the given cut points into events of the given types. */
+export function splitInto(bytes: Uint8Array, cuts: number[], type: EventKind = 'o'): SessionEvent[] {
+  const points = [...new Set(cuts.map((c) => c % (bytes.length + 1)))].sort((a, b) => a - b);
+  const out: SessionEvent[] = [];
+  let at = 0;
+  for (const p of [...points, bytes.length]) {
+    out.push({ time: out.length, type, data: bytes.slice(at, p) });
+    at = p;
+  }
+  return out;
+}
