@@ -8,7 +8,7 @@ import { openMigratedDatabase, type Database } from './db/index.ts';
 import { loadDemoSessions } from './demo.ts';
 import type { Logger } from './logger.ts';
 import { createOrg, operatorViewer } from './orgs.ts';
-import { createHttpServer, type Route } from './server.ts';
+import { createHttpServer, type ServerOptions } from './server.ts';
 
 export interface RunningServer {
   server: http.Server;
@@ -62,12 +62,12 @@ async function bootstrapEmbedded(config: Config, out: (line: string) => void): P
 export async function startServer(
   config: Config,
   logger: Logger,
-  options: { routes?: Route[]; out?: (line: string) => void; bootstrap?: boolean } = {},
+  options: ServerOptions & { out?: (line: string) => void; bootstrap?: boolean } = {},
 ): Promise<RunningServer> {
   const db = await openAppDatabase(config, logger);
   try {
     if (db.kind === 'pglite' && db.created && options.bootstrap !== false) await bootstrapEmbedded(config, options.out ?? console.log);
-    const server = createHttpServer(config, logger, options.routes);
+    const server = createHttpServer(config, logger, options);
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(config.port, config.host, () => resolve());

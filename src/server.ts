@@ -3,6 +3,8 @@ import { GraphQLError } from 'graphql';
 import { createYoga, type YogaServerInstance } from 'graphql-yoga';
 import { bearerKey, viewerForKey } from './auth/keys.ts';
 import type { Config } from './config.ts';
+import { downloadRoute } from './downloads/route.ts';
+import { downloadSecrets } from './downloads/secret.ts';
 import { ReelError } from './errors.ts';
 import type { Context } from './graphql/builder.ts';
 import { schema } from './graphql/schema.ts';
@@ -10,7 +12,16 @@ import type { Logger } from './logger.ts';
 
 export type ServerContext = { req: http.IncomingMessage; res: http.ServerResponse };
 
-export function createGraphQL(config: Config, logger: Logger): YogaServerInstance<ServerContext, Context> {
+export interface ServerOptions {
+  now?: () => number;
+}
+
+export function createGraphQL(
+  config: Config,
+  logger: Logger,
+  downloadSecrets: string[],
+  now: () => number = Date.now,
+): YogaServerInstance<ServerContext, Context> {
   return createYoga<ServerContext, Context>({
     schema,
     graphqlEndpoint: '/graphql',
@@ -20,7 +31,7 @@ export function createGraphQL(config: Config, logger: Logger): YogaServerInstanc
     logging: false,
     context: async ({ request }) => {
       const key = bearerKey(request.headers.get('authorization'));
-      return { viewer: key ? await viewerForKey(key) : null, config };
+      return { viewer: key ? await viewerForKey(key) : null, config, downloadSecrets, now };
     },
     maskedErrors: {
       maskError(error, message) {
@@ -61,9 +72,12 @@ export interface Route {
   (req: http.IncomingMessage, res: http.ServerResponse, url: URL): Promise<boolean>;
 }
 
-/** The HTTP server: GraphQL at /graphql, health, and the extra routes; one log line per request. */
-export function createHttpServer(config: Config, logger: Logger, routes: Route[] = []): http.Server {
-  const yoga = createGraphQL(config, logger);
+/** The HTTP server: GraphQL at /graphql, download links, health; one log line per request. */
+export function createHttpServer(config: Config, logger: Logger, options: ServerOptions = {}): http.Server {
+  const now = options.now ?? Date.now;
+  const secrets = downloadSecrets(config);
+  const yoga = createGraphQL(config, logger, secrets, now);
+  const routes: Route[] = [downloadRoute(secrets, now)];
   return http.createServer(async (req, res) => {
     const started = process.hrtime.bigint();
     const url = new URL(req.url ?? '/', 'http://localhost');

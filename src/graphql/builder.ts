@@ -12,6 +12,10 @@ export interface Context {
   /** Who is asking; null for a request without a valid key. */
   viewer: Viewer | null;
   config: Config;
+  /** Secrets that sign download links; the first signs new ones. */
+  downloadSecrets: string[];
+  /** The clock, injectable so tests can expire links without sleeping. */
+  now: () => number;
 }
 
 export const builder = new SchemaBuilder<{

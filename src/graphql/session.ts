@@ -4,7 +4,28 @@ import { isObject } from '../sessions/shapes.ts';
 import type { Prisma } from '../generated/prisma/client.ts';
 import { builder } from './builder.ts';
 import { AIAnalysisRef, GuardrailsInfoRef, SessionMetricsRef, SessionScriptRef } from './details.ts';
-import { IdentityTypeEnum, SessionStatusEnum, SessionVerbEnum } from './enums.ts';
+import { EVENT_TYPE_TO_KIND } from '../sessions/event.ts';
+import { renderSessionStream, sessionEventSize } from '../sessions/stream.ts';
+import { EventTypeEnum, IdentityTypeEnum, SessionStatusEnum, SessionVerbEnum } from './enums.ts';
+
+export const EventStreamFormatEnum = builder.enumType('EventStreamFormat', {
+  description:
+    'RAW: [time, type, base64] tuples; UTF8: the payloads as one text; BASE64: the payloads as one base64 string; ' +
+    'RAW_QUERIES: the SQL a Postgres client sent.',
+  values: ['RAW', 'UTF8', 'BASE64', 'RAW_QUERIES'] as const,
+});
+
+const STREAM_SELECT = {
+  id: true,
+  orgId: true,
+  userId: true,
+  type: true,
+  connectionSubtype: true,
+  verb: true,
+  inputBytes: true,
+  outputBytes: true,
+  errorBytes: true,
+} as const;
 
 export const SessionRef = builder.prismaObject('Session', {
   description: 'A recorded access session.',
@@ -64,6 +85,51 @@ export const SessionRef = builder.prismaObject('Session', {
       description: 'The input of an EXEC session; null for CONNECT.',
       select: { script: true, verb: true },
       resolve: (s) => (s.script === null && s.verb === 'CONNECT' ? null : { data: s.script ?? '' }),
+    }),
+    eventSize: t.field({
+      type: 'SafeInt',
+      description:
+        'Size of the stream as `eventStream` would render it (§4): payload bytes for RAW, code points for UTF8, ' +
+        'base64 length for BASE64, query bytes for RAW_QUERIES. Without arguments: payload bytes of the whole stream.',
+      args: {
+        format: t.arg({ type: EventStreamFormatEnum, defaultValue: 'RAW' }),
+        events: t.arg({ type: [EventTypeEnum], required: false }),
+      },
+      select: STREAM_SELECT,
+      resolve: (s, args, ctx, info) => {
+        // Asked without arguments it is a plain attribute; with any, it describes the stream and is gated like it.
+        const plain = (info.fieldNodes[0]?.arguments?.length ?? 0) === 0;
+        return sessionEventSize(
+          requireViewer(ctx.viewer),
+          s,
+          plain ? null : args.format,
+          plain ? null : args.events?.map((e) => EVENT_TYPE_TO_KIND[e]),
+        );
+      },
+    }),
+    eventStream: t.field({
+      type: 'JSON',
+      nullable: true,
+      description:
+        "The rendered stream (§4), for the session's owner, admins and auditors. Larger than the inline cap: " +
+        'EVENT_STREAM_TOO_LARGE; fetch it with downloadLink instead.',
+      args: {
+        format: t.arg({ type: EventStreamFormatEnum, defaultValue: 'RAW' }),
+        events: t.arg({
+          type: [EventTypeEnum],
+          required: false,
+          description: 'Default: all for RAW; OUTPUT and ERROR for UTF8 and BASE64. RAW_QUERIES always reads INPUT.',
+        }),
+      },
+      select: STREAM_SELECT,
+      resolve: (s, args, ctx) =>
+        renderSessionStream(
+          requireViewer(ctx.viewer),
+          s,
+          args.format ?? 'RAW',
+          args.events?.map((e) => EVENT_TYPE_TO_KIND[e]),
+          ctx.config.maxInlineStreamBytes,
+        ),
     }),
     scriptSize: t.field({
       type: 'SafeInt',

@@ -1,0 +1,76 @@
+import type http from 'node:http';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { renderDownload } from '../render/index.ts';
+import type { Route } from '../server.ts';
+import { sendJson } from '../server.ts';
+import { readEvents } from '../sessions/store.ts';
+import { contentDisposition } from './filename.ts';
+import { checkDownload } from './service.ts';
+
+const PATH = /^\/api\/sessions\/([^/]+)\/download(\/script)?$/;
+
+/** GET/HEAD /api/sessions/:id/download and /download/script: the file behind a signed link, streamed. */
+export function downloadRoute(secrets: string[], now: () => number): Route {
+  return async (req: http.IncomingMessage, res: http.ServerResponse, url: URL) => {
+    const match = PATH.exec(url.pathname);
+    if (!match) return false;
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.setHeader('Allow', 'GET, HEAD');
+      sendJson(res, 405, { message: 'method not allowed', status: 405 });
+      return true;
+    }
+    let sessionId: string;
+    try {
+      sessionId = decodeURIComponent(match[1]!);
+    } catch {
+      sendJson(res, 401, { message: 'unauthorized', status: 401 });
+      return true;
+    }
+    const target = match[2] ? 'SCRIPT' : 'EVENT_STREAM';
+    const check = await checkDownload(sessionId, target, url.searchParams, secrets, now());
+    if (!check.ok) {
+      sendJson(res, check.status, { message: check.message, status: check.status });
+      return true;
+    }
+    const { session, params } = check;
+    const headers = {
+      'Cache-Control': 'no-store',
+      'X-Content-Type-Options': 'nosniff',
+    };
+    if (target === 'SCRIPT') {
+      const body = Buffer.from(session.script ?? '', 'utf8');
+      res.writeHead(200, {
+        ...headers,
+        'Content-Type': 'text/plain; charset=utf-8',
+        'Content-Length': body.length,
+        'Content-Disposition': contentDisposition(session.roleName, session.id, 'txt', new Date(now())),
+      });
+      res.end(req.method === 'HEAD' ? undefined : body);
+      return true;
+    }
+    const file = renderDownload(params.extension, readEvents(session.id, params.kinds), session.startDate, {
+      types: params.kinds,
+      newline: params.newline,
+      eventTime: params.eventTime,
+    });
+    res.writeHead(200, {
+      ...headers,
+      'Content-Type': file.contentType,
+      'Content-Disposition': contentDisposition(session.roleName, session.id, params.extension, new Date(now())),
+    });
+    if (req.method === 'HEAD') {
+      await file.body.return(undefined);
+      res.end();
+      return true;
+    }
+    // Backpressure end to end: the generator is pulled only as fast as the socket drains, and a
+    // client that goes away destroys the pipeline, which ends the generator and its database reads.
+    try {
+      await pipeline(Readable.from(file.body, { objectMode: false }), res);
+    } catch (err) {
+      if (!res.destroyed && !res.writableEnded) res.destroy(err as Error);
+    }
+    return true;
+  };
+}

@@ -1,0 +1,87 @@
+import { expect } from 'vitest';
+import type { GraphQLResult } from '../support/app.ts';
+
+/* Shared operations and assertions for the API tests (spec §2, §7, §8, §9). */
+
+export const OPEN = /* GraphQL */ `
+  mutation Open($input: OpenSessionInput!) {
+    openSession(input: $input) { id orgId status startDate }
+  }`;
+
+export const APPEND = /* GraphQL */ `
+  mutation Append($id: ID!, $seq: Int!, $events: [SessionEventInput!]!) {
+    appendSessionEvents(sessionId: $id, sequence: $seq, events: $events) { sequence eventCount eventSize }
+  }`;
+
+export const CLOSE = /* GraphQL */ `
+  mutation Close($id: ID!, $input: CloseSessionInput) {
+    closeSession(sessionId: $id, input: $input) {
+      id status endDate exitCode
+      metrics { eventSize truncated raw dataMasking { errCount infoTypes totalRedactCount transformedBytes } }
+    }
+  }`;
+
+export const SESSION = /* GraphQL */ `
+  query One($id: ID!) { session(id: $id) { id orgId userId status } }`;
+
+export const SESSIONS = /* GraphQL */ `
+  query Many($first: Int, $after: String, $filter: SessionFilter) {
+    sessions(first: $first, after: $after, filter: $filter) {
+      edges { cursor node { id startDate } }
+      pageInfo { hasNextPage endCursor }
+    }
+  }`;
+
+export interface OpenResult {
+  openSession: { id: string; orgId: string; status: string; startDate: string };
+}
+export interface AppendResult {
+  appendSessionEvents: { sequence: number; eventCount: number; eventSize: number };
+}
+export interface SessionsResult {
+  sessions: {
+    edges: { cursor: string; node: { id: string; startDate: string } }[];
+    pageInfo: { hasNextPage: boolean; endCursor: string | null };
+  };
+}
+
+export type EventTypeName = 'INPUT' | 'OUTPUT' | 'ERROR';
+export interface EventIn {
+  time: number;
+  type: EventTypeName;
+  data: string;
+}
+
+export const b64 = (s: string | Uint8Array) => Buffer.from(s).toString('base64');
+export const ev = (time: number, type: EventTypeName, text: string | Uint8Array): EventIn => ({ time, type, data: b64(text) });
+export const bytesOf = (events: readonly EventIn[]) => events.reduce((n, e) => n + Buffer.from(e.data, 'base64').length, 0);
+
+/** Asserts a result without errors and returns its data. */
+export function ok<T>(res: GraphQLResult<T>): T {
+  expect(res.errors, JSON.stringify(res.errors)).toBeUndefined();
+  expect(res.data).toBeTruthy();
+  return res.data as T;
+}
+
+/** Asserts a result with exactly one error and returns it. */
+export function failed<T>(res: GraphQLResult<T>) {
+  expect(res.errors, `expected an error, got ${JSON.stringify(res.data)}`).toBeDefined();
+  expect(res.errors).toHaveLength(1);
+  return res.errors![0]!;
+}
+
+/** The `extensions.code` of a result's only error. */
+export function codeOf<T>(res: GraphQLResult<T>): string | undefined {
+  return failed(res).extensions?.code;
+}
+
+/** Whether the running schema has a field (some fields are built concurrently by other parts of the project). */
+export async function hasField(
+  gql: (q: string, v?: Record<string, unknown>, k?: string) => Promise<GraphQLResult>,
+  type: string,
+  field: string,
+): Promise<boolean> {
+  const res = await gql(`query($t: String!) { __type(name: $t) { fields { name } } }`, { t: type });
+  const fields = (res.data?.__type as { fields: { name: string }[] } | null)?.fields ?? [];
+  return fields.some((f) => f.name === field);
+}
