@@ -7,6 +7,7 @@ import { Prisma } from '../generated/prisma/client.ts';
 import type { IdentityType, ReviewStatus, ReviewType, SessionStatus, SessionVerb } from '../generated/prisma/enums.ts';
 import { isUuid } from '../util.ts';
 import { assertMayIngest } from './access.ts';
+import { withChunkTx } from './chunkstore.ts';
 import { encodeEvents } from './codec.ts';
 import type { EventKind, SessionEvent } from './event.ts';
 import {
@@ -271,8 +272,8 @@ export function decodeEventInputs(events: readonly EventInput[], limits: AppendL
 interface LockedSession {
   status: SessionStatus;
   next_sequence: number;
-  event_count: bigint;
-  total: bigint;
+  event_count: string;
+  total: string;
 }
 
 /**
@@ -295,27 +296,26 @@ export async function appendSessionEvents(
   const digest = hash.digest('hex');
   if (!isUuid(sessionId)) throw notFound('session not found');
 
-  return prisma().$transaction(async (tx) => {
+  const bytesOf = (kind: EventKind) => events.reduce((n, e) => (e.type === kind ? n + e.data.length : n), 0);
+
+  return withChunkTx(async (tx) => {
     // Row lock: appends to one session are serialised, so sequences and totals stay consistent.
-    const [session] = await tx.$queryRaw<LockedSession[]>`
-      SELECT status::text AS status, next_sequence, event_count,
-             input_bytes + output_bytes + error_bytes AS total
-      FROM sessions WHERE id = ${sessionId}::uuid AND org_id = ${viewer.orgId}::uuid FOR UPDATE`;
+    const [session] = await tx.query<LockedSession>(
+      `SELECT status::text AS status, next_sequence, event_count::text AS event_count,
+              (input_bytes + output_bytes + error_bytes)::text AS total
+       FROM sessions WHERE id = $1::uuid AND org_id = $2::uuid FOR UPDATE`,
+      [sessionId, viewer.orgId],
+    );
     if (!session) throw notFound('session not found');
-    const totals = (s: LockedSession): AppendResult => ({
-      sequence,
-      eventCount: Number(s.event_count),
-      eventSize: Number(s.total),
-    });
     if (sequence < session.next_sequence) {
-      const stored = await tx.sessionEventChunk.findUnique({
-        where: { sessionId_sequence_part: { sessionId, sequence, part: 0 } },
-        select: { digest: true },
-      });
+      const [stored] = await tx.query<{ digest: string }>(
+        'SELECT digest FROM session_event_chunks WHERE session_id = $1::uuid AND sequence = $2 AND part = 0',
+        [sessionId, sequence],
+      );
       if (stored?.digest !== digest) {
         throw conflict(`sequence ${sequence} is already stored with different events`, { sequence });
       }
-      return totals(session);
+      return { sequence, eventCount: Number(session.event_count), eventSize: Number(session.total) };
     }
     if (session.status === 'DONE') throw new ReelError('SESSION_CLOSED', 'the session is closed; no more events');
     if (sequence > session.next_sequence) {
@@ -324,34 +324,18 @@ export async function appendSessionEvents(
         expected: session.next_sequence,
       });
     }
-    await tx.sessionEventChunk.createMany({
-      data: parts.map((p, part) => ({
-        sessionId,
-        sequence,
-        part,
-        digest,
-        eventCount: p.eventCount,
-        payloadBytes: p.payloadBytes,
-        data: p.data,
-      })),
-    });
-    const bytesOf = (kind: EventKind) => events.reduce((n, e) => (e.type === kind ? n + e.data.length : n), 0);
-    const updated = await tx.session.update({
-      where: { id: sessionId },
-      data: {
-        nextSequence: { increment: 1 },
-        eventCount: { increment: events.length },
-        inputBytes: { increment: bytesOf('i') },
-        outputBytes: { increment: bytesOf('o') },
-        errorBytes: { increment: bytesOf('e') },
-      },
-      select: { eventCount: true, inputBytes: true, outputBytes: true, errorBytes: true },
-    });
-    return {
-      sequence,
-      eventCount: Number(updated.eventCount),
-      eventSize: Number(updated.inputBytes + updated.outputBytes + updated.errorBytes),
-    };
+    await tx.insertChunks(
+      sessionId,
+      parts.map((p, part) => ({ sequence, part, digest, eventCount: p.eventCount, payloadBytes: p.payloadBytes, data: p.data })),
+    );
+    const [updated] = await tx.query<{ event_count: string; total: string }>(
+      `UPDATE sessions SET next_sequence = next_sequence + 1, event_count = event_count + $2,
+              input_bytes = input_bytes + $3, output_bytes = output_bytes + $4, error_bytes = error_bytes + $5
+       WHERE id = $1::uuid
+       RETURNING event_count::text AS event_count, (input_bytes + output_bytes + error_bytes)::text AS total`,
+      [sessionId, events.length, bytesOf('i'), bytesOf('o'), bytesOf('e')],
+    );
+    return { sequence, eventCount: Number(updated!.event_count), eventSize: Number(updated!.total) };
   });
 }
 

@@ -1,4 +1,4 @@
-import { prisma } from '../db/client.ts';
+import { readChunkPage } from './chunkstore.ts';
 import { decodeEvents } from './codec.ts';
 import type { EventKind, SessionEvent } from './event.ts';
 
@@ -14,17 +14,7 @@ const PAGE = 4;
 export async function* readEvents(sessionId: string, kinds?: ReadonlySet<EventKind>): AsyncGenerator<SessionEvent> {
   let after: { sequence: number; part: number } | undefined;
   for (;;) {
-    const rows = await prisma().sessionEventChunk.findMany({
-      where: {
-        sessionId,
-        ...(after && {
-          OR: [{ sequence: { gt: after.sequence } }, { sequence: after.sequence, part: { gt: after.part } }],
-        }),
-      },
-      orderBy: [{ sequence: 'asc' }, { part: 'asc' }],
-      take: PAGE,
-      select: { sequence: true, part: true, data: true },
-    });
+    const rows = await readChunkPage(sessionId, after, PAGE);
     for (const row of rows) {
       for (const event of decodeEvents(row.data)) {
         if (!kinds || kinds.has(event.type)) yield event;
