@@ -37,7 +37,6 @@ function fail(err: unknown): never {
 
 const program = new Command('reel')
   .description('reel: recorded access sessions over GraphQL')
-  .showHelpAfterError()
   .configureOutput({ outputError: (str, write) => write(str) })
   .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 1));
 

@@ -1,0 +1,70 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { reel } from '../support/cli.ts';
+import { createTestDatabase, type TestDatabase } from '../support/db.ts';
+
+let database: TestDatabase;
+let env: Record<string, string | undefined>;
+
+beforeAll(async () => {
+  database = await createTestDatabase();
+  env = { REEL_DATA_DIR: database.dataDir, DATABASE_URL: database.databaseUrl };
+});
+afterAll(async () => {
+  await database.drop();
+});
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+// Each command is a process of its own (tsx start-up, database open): give them room on a busy machine.
+describe('the command line', { timeout: 180_000 }, () => {
+  it('manages organisations and keys end to end', () => {
+    const org = reel(['orgs', 'create', 'acme'], env);
+    expect(org.code).toBe(0);
+    expect(org.last).toMatch(UUID);
+
+    const listed = reel(['orgs', 'list'], env);
+    expect(listed.code).toBe(0);
+    expect(listed.stdout).toContain(`${org.last}\tacme`);
+
+    const key = reel(
+      ['keys', 'create', '--org', 'acme', '--role', 'STANDARD', '--subject', 'alice', '--email', 'a@acme.test', '--groups', 'dba, sre'],
+      env,
+    );
+    expect(key.code).toBe(0);
+    expect(key.last).toMatch(/^reel_[A-Za-z0-9_-]{43}$/);
+
+    // By org id as well as by name; the key itself never appears in a listing.
+    const keys = reel(['keys', 'list', '--org', org.last], env);
+    expect(keys.code).toBe(0);
+    expect(keys.stdout).toContain('STANDARD\talice\tdba,sre\tactive');
+    expect(keys.stdout).not.toContain(key.last);
+
+    const revoked = reel(['keys', 'revoke', key.last], env);
+    expect(revoked.code).toBe(0);
+    expect(reel(['keys', 'list', '--org', 'acme'], env).stdout).toMatch(/STANDARD\talice\tdba,sre\trevoked /);
+    // Revoking again is harmless.
+    expect(reel(['keys', 'revoke', key.last], env).code).toBe(0);
+  });
+
+  it.each([
+    [['orgs', 'create', 'acme'], /already exists/],
+    [['keys', 'create', '--org', 'nope', '--role', 'ADMIN', '--subject', 's'], /no organisation "nope"/],
+    [['keys', 'create', '--org', 'acme', '--role', 'ROOT', '--subject', 's'], /ROOT/],
+    [['keys', 'create', '--org', 'acme', '--role', 'ADMIN'], /--subject/],
+    [['keys', 'revoke', 'reel_not-a-key'], /no such key/],
+    [['export', '00000000-0000-0000-0000-000000000001', '--org', 'acme'], /not found/],
+    [['import', '/nonexistent.json', '--org', 'acme'], /no such file/],
+    [['frobnicate'], /unknown command/],
+  ])('rejects %j with a one-line reason and a non-zero exit', (args, reason) => {
+    const result = reel(args, env);
+    expect(result.code).not.toBe(0);
+    expect(result.stderr).toMatch(reason);
+    expect(result.stderr.trim().split('\n').filter((l) => !/^\s*$/.test(l)).length).toBeLessThanOrEqual(2);
+  });
+
+  it('stops on a bad configuration value, naming the variable', () => {
+    const result = reel(['orgs', 'list'], { ...env, REEL_DOWNLOAD_TTL_SECONDS: 'soon' });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/REEL_DOWNLOAD_TTL_SECONDS/);
+  });
+});

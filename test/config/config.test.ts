@@ -1,0 +1,40 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../../src/config.ts';
+
+describe('configuration', () => {
+  it('has the documented defaults', () => {
+    const c = loadConfig({});
+    expect(c.port).toBe(4000);
+    expect(c.databaseUrl).toBeUndefined();
+    expect(c.dataDir).toMatch(/\/data$/);
+    expect(c.publicUrl).toBe('http://localhost:4000');
+    expect(c.downloadTtlSeconds).toBe(300);
+    expect(c.maxInlineStreamBytes).toBe(8388608);
+    expect(c.downloadSecrets).toEqual([]);
+  });
+
+  it('keeps the public URL path prefix and takes rotation secrets', () => {
+    const c = loadConfig({
+      PORT: '8080',
+      REEL_PUBLIC_URL: 'https://gw.example.com/reel/',
+      REEL_DOWNLOAD_SECRET: 'a'.repeat(32),
+      REEL_DOWNLOAD_OLD_SECRETS: `${'b'.repeat(32)}, ${'c'.repeat(32)}`,
+    });
+    expect(c.publicUrl).toBe('https://gw.example.com/reel');
+    expect(c.downloadSecrets).toEqual(['a'.repeat(32), 'b'.repeat(32), 'c'.repeat(32)]);
+  });
+
+  it.each([
+    ['PORT', 'abc'],
+    ['PORT', '70000'],
+    ['DATABASE_URL', 'mysql://x'],
+    ['REEL_PUBLIC_URL', 'not a url'],
+    ['REEL_DOWNLOAD_SECRET', 'short'],
+    ['REEL_DOWNLOAD_TTL_SECONDS', '0'],
+    ['REEL_MAX_INLINE_STREAM_BYTES', '-1'],
+    ['REEL_LOG_LEVEL', 'loud'],
+  ])('rejects %s=%s naming the variable', (name, value) => {
+    expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
+    expect(() => loadConfig({ [name]: value })).toThrow(name);
+  });
+});
