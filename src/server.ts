@@ -35,24 +35,29 @@ export function createGraphQL(
     },
     maskedErrors: {
       maskError(error, message) {
-        const original = error instanceof GraphQLError ? error.originalError : error;
+        // Judged by shape, not `instanceof`: a second copy of graphql in the process must not
+        // turn the domain's errors into masked ones.
+        const graphqlError = isGraphQLError(error) ? error : undefined;
+        const original = graphqlError ? graphqlError.originalError : error;
+        const location = graphqlError ? { nodes: graphqlError.nodes, path: graphqlError.path } : {};
         if (original instanceof ReelError) {
           return new GraphQLError(original.message, {
-            ...(error instanceof GraphQLError && { nodes: error.nodes, path: error.path }),
+            ...location,
             extensions: { code: original.code, ...original.details },
           });
         }
         // GraphQL's own errors (syntax, validation, bad variables) are the caller's: pass them on.
-        if (error instanceof GraphQLError && !error.originalError) return error;
-        if (original instanceof GraphQLError) return original;
-        logger.error({ err: original, path: error instanceof GraphQLError ? error.path : undefined }, 'unexpected error');
-        return new GraphQLError(message, {
-          ...(error instanceof GraphQLError && { nodes: error.nodes, path: error.path }),
-          extensions: { code: 'INTERNAL_SERVER_ERROR' },
-        });
+        if (graphqlError && original == null) return graphqlError;
+        if (isGraphQLError(original)) return original;
+        logger.error({ err: original, path: graphqlError?.path }, 'unexpected error');
+        return new GraphQLError(message, { ...location, extensions: { code: 'INTERNAL_SERVER_ERROR' } });
       },
     },
   });
+}
+
+function isGraphQLError(error: unknown): error is GraphQLError {
+  return error instanceof Error && error.name === 'GraphQLError' && 'extensions' in error;
 }
 
 /** Writes a JSON error body: `{ "message", "status" }`. */
@@ -76,6 +81,9 @@ export interface Route {
 export function createHttpServer(config: Config, logger: Logger, options: ServerOptions = {}): http.Server {
   const now = options.now ?? Date.now;
   const secrets = downloadSecrets(config);
+  if (config.databaseUrl && config.downloadSecrets.length === 0) {
+    logger.warn('REEL_DOWNLOAD_SECRET is not set: download links are signed with a secret kept in REEL_DATA_DIR; replicas must share one');
+  }
   const yoga = createGraphQL(config, logger, secrets, now);
   const routes: Route[] = [downloadRoute(secrets, now)];
   return http.createServer(async (req, res) => {
