@@ -82,6 +82,10 @@ export type DownloadCheck =
     };
 
 const FLAG: Record<string, boolean> = { '0': false, '1': true };
+const ALLOWED_PARAMS = {
+  SCRIPT: ['token'],
+  EVENT_STREAM: ['token', 'extension', 'newline', 'event-time', 'events'],
+} as const satisfies Record<DownloadTarget, readonly string[]>;
 
 /**
  * Checks a download request in the order of §6: token and parameters (401), expiry (410), the
@@ -98,9 +102,10 @@ export async function checkDownload(
   const single = (name: string) => (query.getAll(name).length === 1 ? query.get(name) : null);
   const token = single('token');
   if (token === null) return unauthorized;
+  // Every parameter is bound to the token: an unknown one is a changed link, not noise.
+  if ([...query.keys()].some((k) => !(ALLOWED_PARAMS[target] as readonly string[]).includes(k))) return unauthorized;
   let supplied;
   if (target === 'SCRIPT') {
-    if ([...query.keys()].some((k) => k !== 'token')) return unauthorized;
     supplied = { sessionId, target, ...SCRIPT_CLAIMS };
   } else {
     const extension = single('extension');
