@@ -1,0 +1,254 @@
+import { prisma } from '../db/client.ts';
+import { notFound } from '../errors.ts';
+import { isObject, type JsonObject } from '../sessions/shapes.ts';
+import { readEvents } from '../sessions/store.ts';
+import { isUuid } from '../util.ts';
+
+/*
+ * `reel export`: a JSON array of sessions in the shape of hoop's
+ * `GET /api/sessions/:id?expand=event_stream,session_input` (reference-hoop.md §3), which
+ * `reel import` reads back. Keys in hoop's order; JSON maps (metadata, metrics, …) with their keys
+ * sorted as Go prints them; event_stream as raw [time, type, base64] tuples; event_size and
+ * metrics.event_size in reel's meaning (payload bytes); review.access_duration in nanoseconds.
+ * Written session by session and event by event, waiting for the output to drain, so memory stays
+ * bounded whatever the sessions' size.
+ */
+
+export async function exportSessions(ids: string[], orgId: string, out: NodeJS.WritableStream): Promise<void> {
+  // Every id is checked before the first byte is written: a failed export writes nothing.
+  const wanted = ids.filter(isUuid).map((id) => id.toLowerCase());
+  const found = await prisma().session.findMany({ where: { orgId, id: { in: wanted } }, select: { id: true } });
+  const present = new Set(found.map((s) => s.id));
+  const missing = ids.find((id) => !isUuid(id) || !present.has(id.toLowerCase()));
+  if (missing !== undefined) throw notFound(`session ${missing} not found`);
+
+  const sink = new Sink(out);
+  try {
+    await sink.write('[');
+    for (const [i, id] of ids.entries()) {
+      await sink.write(i === 0 ? '\n' : ',\n');
+      await writeSession(sink, id.toLowerCase(), orgId);
+    }
+    await sink.write(ids.length > 0 ? '\n]\n' : ']\n');
+    await sink.flush();
+  } finally {
+    sink.release();
+  }
+}
+
+async function writeSession(sink: Sink, id: string, orgId: string): Promise<void> {
+  const s = await prisma().session.findFirst({
+    where: { id, orgId },
+    include: { review: { include: { groups: { orderBy: [{ group: 'asc' }, { id: 'asc' }] } } } },
+  });
+  if (!s) throw notFound(`session ${id} not found`); // deleted since the check
+  const eventSize = Number(s.inputBytes + s.outputBytes + s.errorBytes);
+  const head: [string, string][] = [
+    ['id', str(s.id)],
+    ['org_id', str(s.orgId)],
+    ['script', `{"data":${str(s.script ?? '')}}`],
+    ['script_size', String(s.scriptSize)],
+    ['labels', 'null'],
+    ['integrations_metadata', goJson(s.integrationsMetadata)],
+    ['metadata', goJson(s.metadata)],
+    ['metrics', isObject(s.metrics) ? goJson({ ...s.metrics, event_size: eventSize }) : 'null'],
+    ['user', str(s.userEmail ?? '')],
+    ['user_id', str(s.userId ?? '')],
+    ['user_name', str(s.userName ?? '')],
+    ['type', str(s.type)],
+    ['connection_subtype', str(s.connectionSubtype ?? '')],
+    ['connection', str(s.roleName)],
+    ['resource_name', str(s.resourceName ?? '')],
+    ['role_name', str(s.roleName)],
+    ['connection_tags', goJson(s.connectionTags)],
+    ['review', s.review ? reviewJson(s.review) : 'null'],
+    ['verb', str(s.verb.toLowerCase())],
+    ['status', str(s.status.toLowerCase())],
+    ['exit_code', s.exitCode === null ? 'null' : String(s.exitCode)],
+  ];
+  await sink.write(`{${head.map(([k, v]) => `"${k}":${v}`).join(',')},"event_stream":[`);
+  let first = true;
+  for await (const ev of readEvents(s.id)) {
+    const data = Buffer.from(ev.data.buffer, ev.data.byteOffset, ev.data.byteLength).toString('base64');
+    await sink.write(`${first ? '' : ','}[${JSON.stringify(ev.time)},"${ev.type}","${data}"]`);
+    first = false;
+  }
+  const guardrails = Array.isArray(s.guardrailsInfo) ? (s.guardrailsInfo as unknown[]).filter(isObject) : [];
+  const tail: [string, string | undefined][] = [
+    ['event_size', String(eventSize)],
+    ['session_batch_id', s.sessionBatchId === null ? undefined : str(s.sessionBatchId)],
+    ['correlation_id', s.correlationId === null ? undefined : str(s.correlationId)],
+    ['start_date', str(goTime(s.startDate))],
+    ['end_date', s.endDate ? str(goTime(s.endDate)) : 'null'],
+    ['ai_analysis', isObject(s.aiAnalysis) ? aiAnalysisJson(s.aiAnalysis) : 'null'],
+    // hoop prints an empty list as null.
+    ['guardrails_info', guardrails.length > 0 ? `[${guardrails.map(guardrailJson).join(',')}]` : 'null'],
+    ['identity_type', str(s.identityType.toLowerCase())],
+    ['machine_identity_id', s.machineIdentityId === null ? undefined : str(s.machineIdentityId)],
+  ];
+  await sink.write(`]${tail.map(([k, v]) => (v === undefined ? '' : `,"${k}":${v}`)).join('')}}`);
+}
+
+interface ReviewRow {
+  id: string;
+  type: string;
+  status: string;
+  accessDurationSec: number | null;
+  createdAt: Date;
+  revokeAt: Date | null;
+  timeWindow: unknown;
+  accessRequestRuleName: string | null;
+  minApprovals: number | null;
+  forceApprovalGroups: string[];
+  rejectionReason: string | null;
+  groups: { id: string; group: string; status: string; reviewedBy: unknown; reviewDate: Date | null; forcedReview: boolean }[];
+}
+
+function reviewJson(r: ReviewRow): string {
+  const groups = r.groups.map((g) =>
+    fields([
+      ['id', str(g.id)],
+      ['group', str(g.group)],
+      ['status', str(g.status)],
+      ['reviewed_by', reviewerJson(g.reviewedBy)],
+      ['review_date', g.reviewDate ? str(goTime(g.reviewDate)) : 'null'],
+      ['forced_review', String(g.forcedReview)],
+    ]),
+  );
+  return fields([
+    ['id', str(r.id)],
+    ['type', str(r.type.toLowerCase())],
+    // hoop's access_duration is a Go time.Duration: nanoseconds.
+    ['access_duration', (BigInt(r.accessDurationSec ?? 0) * 1_000_000_000n).toString()],
+    ['status', str(r.status)],
+    ['revoke_at', r.revokeAt ? str(goTime(r.revokeAt)) : 'null'],
+    ['created_at', str(goTime(r.createdAt))],
+    ['review_groups_data', `[${groups.join(',')}]`],
+    ['time_window', goJson(r.timeWindow)],
+    ['access_request_rule_name', r.accessRequestRuleName === null ? 'null' : str(r.accessRequestRuleName)],
+    ['min_approvals', r.minApprovals === null ? 'null' : String(r.minApprovals)],
+    ['force_approval_groups', goJson(r.forceApprovalGroups)],
+    ['rejection_reason', r.rejectionReason === null ? undefined : str(r.rejectionReason)],
+  ]);
+}
+
+/** hoop's reviewer: {id?, name?, email, slack_id}; reel's ingest stores slackId, imports keep slack_id. */
+function reviewerJson(v: unknown): string {
+  if (!isObject(v)) return 'null';
+  const s = (key: string) => (typeof v[key] === 'string' ? (v[key] as string) : '');
+  return fields([
+    ['id', s('id') ? str(s('id')) : undefined],
+    ['name', s('name') ? str(s('name')) : undefined],
+    ['email', str(s('email'))],
+    ['slack_id', str(s('slack_id') || s('slackId'))],
+  ]);
+}
+
+const AI_ANALYSIS_KEYS = ['risk_level', 'title', 'explanation', 'action', 'summary', 'model', 'steps'];
+const STEP_KEYS = ['type', 'thinking', 'tool_name', 'tool_input', 'tool_output', 'is_error', 'timestamp'];
+const GUARDRAIL_KEYS = ['rule_name', 'rule', 'direction', 'matched_words', 'message'];
+const RULE_KEYS = ['type', 'words', 'pattern_regex'];
+
+function aiAnalysisJson(a: JsonObject): string {
+  return struct(a, AI_ANALYSIS_KEYS, {
+    steps: (steps) => (Array.isArray(steps) ? `[${steps.map((st) => (isObject(st) ? struct(st, STEP_KEYS) : goJson(st))).join(',')}]` : goJson(steps)),
+  });
+}
+
+function guardrailJson(g: JsonObject): string {
+  return struct(g, GUARDRAIL_KEYS, { rule: (rule) => (isObject(rule) ? struct(rule, RULE_KEYS) : goJson(rule)) });
+}
+
+/** A Go struct: its fields in declaration order, then any other stored keys, sorted. */
+function struct(obj: JsonObject, order: string[], nested: Record<string, (v: unknown) => string> = {}): string {
+  const rest = Object.keys(obj)
+    .filter((k) => !order.includes(k))
+    .sort(byteOrder);
+  return fields(
+    [...order.filter((k) => k in obj), ...rest].map((k) => [k, nested[k] ? nested[k](obj[k]) : goJson(obj[k])]),
+  );
+}
+
+function fields(entries: [string, string | undefined][]): string {
+  return `{${entries
+    .filter((e): e is [string, string] => e[1] !== undefined)
+    .map(([k, v]) => `${str(k)}:${v}`)
+    .join(',')}}`;
+}
+
+const str = (s: string) => JSON.stringify(s);
+
+/** Go sorts map keys by their bytes; JS string order differs only for characters beyond U+FFFF. */
+function byteOrder(a: string, b: string): number {
+  return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
+}
+
+/** JSON as Go prints a map[string]any: object keys sorted at every level. */
+export function goJson(value: unknown): string {
+  if (value === null || value === undefined) return 'null';
+  if (Array.isArray(value)) return `[${value.map(goJson).join(',')}]`;
+  if (isObject(value)) {
+    return `{${Object.keys(value)
+      .sort(byteOrder)
+      .map((k) => `${str(k)}:${goJson(value[k])}`)
+      .join(',')}}`;
+  }
+  return JSON.stringify(value) ?? 'null';
+}
+
+/** A time as Go's time.Time JSON prints it (RFC 3339 with trailing zeros of the fraction dropped). */
+export function goTime(date: Date): string {
+  return date.toISOString().replace(/\.(\d*?)0+Z$/, (_m, digits: string) => (digits ? `.${digits}Z` : 'Z'));
+}
+
+/** Buffers small writes into larger ones and waits for `drain` whenever the stream asks to. */
+class Sink {
+  private parts: string[] = [];
+  private size = 0;
+  private failure: Error | undefined;
+  private readonly onError = (err: Error) => {
+    this.failure ??= err;
+  };
+
+  constructor(private readonly out: NodeJS.WritableStream) {
+    // Recorded here, raised by the next write: an EPIPE must not be an unhandled 'error' event.
+    out.on('error', this.onError);
+  }
+
+  async write(text: string): Promise<void> {
+    this.parts.push(text);
+    this.size += text.length;
+    if (this.size >= 64 * 1024) await this.flush();
+  }
+
+  async flush(): Promise<void> {
+    if (this.failure) throw this.failure;
+    const text = this.parts.join('');
+    this.parts = [];
+    this.size = 0;
+    if (text && !this.out.write(text)) await this.drained();
+    if (this.failure) throw this.failure;
+  }
+
+  release(): void {
+    this.out.off('error', this.onError);
+  }
+
+  private drained(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const finish = (err?: Error) => {
+        this.out.off('drain', onDrain);
+        this.out.off('error', onFail);
+        this.out.off('close', onClose);
+        if (err) reject(err);
+        else resolve();
+      };
+      const onDrain = () => finish();
+      const onFail = (err: Error) => finish(err);
+      const onClose = () => finish(this.failure ?? new Error('output closed before the export was written'));
+      this.out.once('drain', onDrain);
+      this.out.once('error', onFail);
+      this.out.once('close', onClose);
+    });
+  }
+}

@@ -1,0 +1,332 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { prisma } from '../db/client.ts';
+import { badInput } from '../errors.ts';
+import { withChunkTx } from '../sessions/chunkstore.ts';
+import type { EventKind } from '../sessions/event.ts';
+import { decodeStrictBase64 } from '../sessions/ingest.ts';
+import type { JsonObject } from '../sessions/shapes.ts';
+import { JsonReader, JsonSyntaxError } from './json-reader.ts';
+import { ProgressLine, type ProgressOptions } from './progress.ts';
+import { importedSession, RecordError, recordId, type ImportedSession } from './record.ts';
+import { EventSpool, type SpooledChunk } from './spool.ts';
+
+/*
+ * `reel import`: sessions in the JSON of hoop's `GET /api/sessions/:id?expand=event_stream,session_input`
+ * (one Session object or an array of them, event_stream as raw [time, type, base64] tuples).
+ *
+ * The file is parsed as a stream, one record at a time, and each record's event_stream element by
+ * element into an EventSpool, so memory does not grow with the file or the session. A record is
+ * validated whole (attributes and every event) before anything of it is written, then written in
+ * one transaction: the session row with its counters, its review, and its event chunks encoded
+ * exactly as appendSessionEvents stores them (one sequence per ≤ 1 MiB batch, written through the
+ * same chunk store). The ingest functions are not used because they cannot write a record
+ * atomically, nor keep hoop's stored shapes (metrics, ai_analysis in snake_case, review created_at,
+ * a DONE status with its metrics); record.ts applies openSession's checks instead.
+ *
+ * A session whose id is already in the org is skipped; in another org it is an error. The first
+ * bad record stops the import with an error naming it; records before it stay imported.
+ */
+
+export interface ImportResult {
+  imported: number;
+  skipped: number;
+}
+
+export interface ImportOptions {
+  progress?: ProgressOptions;
+  /** Encoded event bytes of one session held in memory before spooling to a temporary file. */
+  spoolMemoryBytes?: number;
+}
+
+const READ_CHUNK = 1024 * 1024;
+/** Chunk rows per INSERT: bounds the memory of one statement to a few MiB. */
+const INSERT_BYTES = 4 * 1024 * 1024;
+const KINDS: ReadonlySet<unknown> = new Set<EventKind>(['i', 'o', 'e']);
+
+/** Which record of the file is being read, for error messages: its 1-based position and its id once known. */
+class RecordRef {
+  id: string | undefined;
+  constructor(readonly n: number) {}
+
+  get label(): string {
+    return `record ${this.n}${this.id !== undefined ? ` (id ${this.id})` : ''}`;
+  }
+}
+
+export async function importSessions(
+  file: string,
+  orgId: string,
+  progress: NodeJS.WritableStream,
+  options: ImportOptions = {},
+): Promise<ImportResult> {
+  const totalBytes = (await fs.promises.stat(file)).size;
+  const stream = fs.createReadStream(file, { highWaterMark: READ_CHUNK });
+  const result: ImportResult = { imported: 0, skipped: 0 };
+  let bytesRead = 0;
+  const meter = new ProgressLine(progress, `importing ${path.basename(file)}`, totalBytes, options.progress);
+  async function* counted(): AsyncGenerator<Buffer> {
+    for await (const chunk of stream as AsyncIterable<Buffer>) {
+      bytesRead += chunk.length;
+      meter.update(bytesRead, result.imported, result.skipped);
+      yield chunk;
+    }
+  }
+  const reader = new JsonReader(counted());
+  let record: RecordRef | undefined;
+  try {
+    await reader.step(() => reader.skipBom());
+    const first = await reader.step(() => reader.peek());
+    if (first === 0x5b) {
+      await reader.step(() => reader.expect('['));
+      for (let n = 1; await reader.step(() => reader.nextElement(n === 1)); n++) {
+        record = new RecordRef(n);
+        result[await importRecord(reader, record, orgId, options)]++;
+        meter.update(bytesRead, result.imported, result.skipped);
+      }
+    } else if (first === 0x7b) {
+      record = new RecordRef(1);
+      result[await importRecord(reader, record, orgId, options)]++;
+    } else {
+      throw new JsonSyntaxError('expected a session object or an array of sessions', reader.offset);
+    }
+    record = undefined;
+    await reader.step(() => reader.end());
+    return result;
+  } catch (err) {
+    const where = record ? `${record.label}: ` : '';
+    if (err instanceof RecordError) throw badInput(`${where}${err.message}`);
+    if (err instanceof JsonSyntaxError) {
+      const { line, column } = await lineAndColumn(file, err.offset);
+      throw badInput(`${where}invalid JSON at line ${line}, column ${column} (byte ${err.offset}): ${err.message}`);
+    }
+    throw err;
+  } finally {
+    stream.destroy();
+    meter.done(bytesRead, result.imported, result.skipped);
+  }
+}
+
+/** Reads one Session object (the reader is at its '{') and imports it; says whether it was new. */
+async function importRecord(reader: JsonReader, record: RecordRef, orgId: string, options: ImportOptions): Promise<keyof ImportResult> {
+  if ((await reader.step(() => reader.peek())) !== 0x7b) {
+    // Consume it, so a syntax error inside it is reported as such rather than as a type error.
+    const value = await reader.step(() => reader.value());
+    throw new RecordError(`a session must be a JSON object, not ${Array.isArray(value) ? 'an array' : JSON.stringify(value)}`);
+  }
+  await reader.step(() => reader.expect('{'));
+  const attrs: JsonObject = {};
+  const spool = new EventSpool(options.spoolMemoryBytes);
+  let skip = false;
+  let sawStream = false;
+  try {
+    for (let first = true; ; first = false) {
+      const key = await reader.step(() => reader.nextKey(first));
+      if (key === null) break;
+      if (key === 'event_stream') {
+        if (sawStream) throw new RecordError('event_stream appears twice');
+        sawStream = true;
+        await readEventStream(reader, skip ? undefined : spool);
+        continue;
+      }
+      const value = await reader.step(() => reader.value());
+      attrs[key] = value;
+      if (key === 'id') {
+        record.id = typeof value === 'string' ? value : JSON.stringify(value);
+        const id = recordId(attrs);
+        // Known early (hoop writes id first): an already-imported session's events need no spooling.
+        if (id && (await existing(id, orgId)) === 'here') {
+          skip = true;
+          spool.dispose();
+        }
+      }
+    }
+    if (skip) return 'skipped';
+    spool.finish();
+    const session = importedSession(attrs, spool.inputBytes + spool.outputBytes + spool.errorBytes);
+    record.id = session.id;
+    return await writeSession(session, spool, orgId);
+  } finally {
+    spool.dispose();
+  }
+}
+
+/** Where a session id already is: in this org, or nowhere; in another org it is an error. */
+async function existing(id: string, orgId: string): Promise<'here' | 'none'> {
+  const found = await prisma().session.findUnique({ where: { id }, select: { orgId: true } });
+  if (!found) return 'none';
+  if (found.orgId !== orgId) throw new RecordError('a session with this id exists in another organisation');
+  return 'here';
+}
+
+/** Streams the tuples of event_stream into the spool (validating each), or just over them when skipping. */
+async function readEventStream(reader: JsonReader, spool: EventSpool | undefined): Promise<void> {
+  const c = await reader.step(() => reader.peek());
+  if (c !== 0x5b) {
+    const value = await reader.step(() => reader.value());
+    if (value === null) return; // hoop's raw-queries with no query; nothing recorded
+    throw new RecordError(`event_stream must be an array of [time, type, data] tuples, not ${JSON.stringify(value).slice(0, 40)}`);
+  }
+  await reader.step(() => reader.expect('['));
+  const END = Symbol('end');
+  for (let index = 0; ; index++) {
+    // One step per tuple: the separator and the tuple, parsed synchronously from the buffer.
+    const tuple = await reader.step(() => (reader.nextElement(index === 0) ? reader.value() : END));
+    if (tuple === END) return;
+    if (spool) spool.add(decodeTuple(tuple, index));
+  }
+}
+
+function decodeTuple(tuple: unknown, index: number) {
+  const at = `event_stream[${index}]`;
+  if (typeof tuple === 'string') {
+    throw new RecordError(
+      `${at} is a string: this is a rendered stream (event_stream=utf8 or base64); export the sessions from hoop without the event_stream parameter`,
+    );
+  }
+  if (!Array.isArray(tuple) || tuple.length !== 3) throw new RecordError(`${at} must be a [time, type, data] tuple`);
+  const [time, type, data] = tuple as [unknown, unknown, unknown];
+  if (typeof time !== 'number' || !Number.isFinite(time) || time < 0) {
+    throw new RecordError(`${at} time must be a number of seconds ≥ 0, not ${JSON.stringify(time)}`);
+  }
+  if (!KINDS.has(type)) throw new RecordError(`${at} type must be "i", "o" or "e", not ${JSON.stringify(type)}`);
+  const bytes = typeof data === 'string' ? decodeStrictBase64(data) : undefined;
+  if (!bytes) throw new RecordError(`${at} data is not valid base64`);
+  return { time, type: type as EventKind, data: bytes };
+}
+
+const json = (v: unknown) => (v === null || v === undefined ? null : JSON.stringify(v));
+const date = (d: Date | null) => d && d.toISOString();
+
+/** An INSERT of one row: [column, SQL type, value]; a text[] is passed as a JSON array (both drivers take it so). */
+function insertSql(table: string, columns: [string, string, unknown][], suffix = ''): [string, unknown[]] {
+  const values = columns.map(([, type], i) =>
+    type === 'text[]' ? `ARRAY(SELECT jsonb_array_elements_text($${i + 1}::jsonb))` : `$${i + 1}::${type}`,
+  );
+  return [
+    `INSERT INTO ${table} (${columns.map(([c]) => `"${c}"`).join(', ')}) VALUES (${values.join(', ')}) ${suffix}`,
+    columns.map(([, type, v]) => (type === 'text[]' ? JSON.stringify(v) : v)),
+  ];
+}
+
+/**
+ * Writes a validated session in one transaction, with raw SQL beside the chunk store (whose binary
+ * COPY the chunks need on PGlite, and whose transaction Prisma cannot join).
+ */
+async function writeSession(s: ImportedSession, spool: EventSpool, orgId: string): Promise<keyof ImportResult> {
+  try {
+    return await withChunkTx(async (tx) => {
+      const [sql, params] = insertSql(
+        'sessions',
+        [
+          ['id', 'uuid', s.id],
+          ['org_id', 'uuid', orgId],
+          ['status', '"SessionStatus"', s.status],
+          ['verb', '"SessionVerb"', s.verb],
+          ['type', 'text', s.type],
+          ['connection_subtype', 'text', s.connectionSubtype],
+          ['role_name', 'text', s.roleName],
+          ['resource_name', 'text', s.resourceName],
+          ['connection_tags', 'jsonb', json(s.connectionTags)],
+          ['user_id', 'text', s.userId],
+          ['user_email', 'text', s.userEmail],
+          ['user_name', 'text', s.userName],
+          ['identity_type', '"IdentityType"', s.identityType],
+          ['machine_identity_id', 'uuid', s.machineIdentityId],
+          ['start_date', 'timestamptz', date(s.startDate)],
+          ['end_date', 'timestamptz', date(s.endDate)],
+          ['exit_code', 'int', s.exitCode],
+          ['correlation_id', 'text', s.correlationId],
+          ['session_batch_id', 'text', s.sessionBatchId],
+          ['metadata', 'jsonb', json(s.metadata)],
+          ['integrations_metadata', 'jsonb', json(s.integrationsMetadata)],
+          ['metrics', 'jsonb', json(s.metrics)],
+          ['ai_analysis', 'jsonb', json(s.aiAnalysis)],
+          ['guardrails_info', 'jsonb', json(s.guardrailsInfo)],
+          ['script', 'text', s.script],
+          ['script_size', 'int', s.scriptSize],
+          ['next_sequence', 'int', spool.sequences],
+          ['event_count', 'bigint', spool.eventCount],
+          ['input_bytes', 'bigint', spool.inputBytes],
+          ['output_bytes', 'bigint', spool.outputBytes],
+          ['error_bytes', 'bigint', spool.errorBytes],
+        ],
+        // A concurrent import of the same id waits for the other transaction, then finds it.
+        'ON CONFLICT (id) DO NOTHING RETURNING id',
+      );
+      if ((await tx.query(sql, params)).length === 0) {
+        const [found] = await tx.query<{ org_id: string }>('SELECT org_id::text AS org_id FROM sessions WHERE id = $1::uuid', [s.id]);
+        if (found?.org_id !== orgId) throw new RecordError('a session with this id exists in another organisation');
+        return 'skipped';
+      }
+      if (s.review) {
+        const r = s.review;
+        await tx.query(
+          ...insertSql('reviews', [
+            ['id', 'uuid', r.id],
+            ['session_id', 'uuid', s.id],
+            ['type', '"ReviewType"', r.type],
+            ['status', '"ReviewStatus"', r.status],
+            ['access_duration_sec', 'int', r.accessDurationSec],
+            ['created_at', 'timestamptz', date(r.createdAt ?? new Date())],
+            ['revoke_at', 'timestamptz', date(r.revokeAt)],
+            ['time_window', 'jsonb', json(r.timeWindow)],
+            ['access_request_rule_name', 'text', r.accessRequestRuleName],
+            ['min_approvals', 'int', r.minApprovals],
+            ['force_approval_groups', 'text[]', r.forceApprovalGroups],
+            ['rejection_reason', 'text', r.rejectionReason],
+          ]),
+        );
+        for (const g of r.groups) {
+          await tx.query(
+            ...insertSql('review_groups', [
+              ['id', 'uuid', g.id],
+              ['review_id', 'uuid', r.id],
+              ['group', 'text', g.group],
+              ['status', '"ReviewStatus"', g.status],
+              ['reviewed_by', 'jsonb', json(g.reviewedBy)],
+              ['review_date', 'timestamptz', date(g.reviewDate)],
+              ['forced_review', 'boolean', g.forcedReview],
+            ]),
+          );
+        }
+      }
+      let batch: SpooledChunk[] = [];
+      let size = 0;
+      for await (const chunk of spool.chunks()) {
+        batch.push(chunk);
+        size += chunk.data.length;
+        if (size >= INSERT_BYTES) {
+          await tx.insertChunks(s.id, batch);
+          batch = [];
+          size = 0;
+        }
+      }
+      if (batch.length > 0) await tx.insertChunks(s.id, batch);
+      return 'imported';
+    });
+  } catch (err) {
+    // The session id was free: a unique violation is the review's or a group's id, taken by another session.
+    if ((err as { code?: unknown }).code === '23505') {
+      throw new RecordError('its review (or a review group) has an id already used by another session');
+    }
+    throw err;
+  }
+}
+
+/** Line and column (1-based, in bytes) of an input offset, for syntax errors. */
+async function lineAndColumn(file: string, offset: number): Promise<{ line: number; column: number }> {
+  let line = 1;
+  let lineStart = 0;
+  let at = 0;
+  if (offset > 0) {
+    for await (const chunk of fs.createReadStream(file, { start: 0, end: offset - 1 }) as AsyncIterable<Buffer>) {
+      for (let i = chunk.indexOf(0x0a); i !== -1; i = chunk.indexOf(0x0a, i + 1)) {
+        line++;
+        lineStart = at + i + 1;
+      }
+      at += chunk.length;
+    }
+  }
+  return { line, column: offset - lineStart + 1 };
+}
