@@ -147,7 +147,7 @@ program
   .requiredOption('--org <org>', 'organisation id or name')
   .action((file: string, opts: { org: string }) =>
     withDatabase(async () => {
-      if (!fs.existsSync(file)) throw new UsageError(`no such file: ${file}`);
+      if (!fs.existsSync(file) || !fs.statSync(file).isFile()) throw new UsageError(`no such file: ${file}`);
       const { importSessions } = await import('./transfer/import.ts');
       const org = await findOrg(opts.org);
       const result = await importSessions(file, org.id, process.stderr);
@@ -166,5 +166,11 @@ program
       await exportSessions(ids, org.id, process.stdout);
     }),
   );
+
+// `reel export … | head`: a reader that goes away is not an error.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EPIPE') process.exit(0);
+  fail(err);
+});
 
 program.parseAsync(process.argv).catch(fail);

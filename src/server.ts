@@ -46,9 +46,19 @@ export function createGraphQL(
             extensions: { code: original.code, ...original.details },
           });
         }
-        // GraphQL's own errors (syntax, validation, bad variables) are the caller's: pass them on.
-        if (graphqlError && original == null) return graphqlError;
-        if (isGraphQLError(original)) return original;
+        // GraphQL's own errors (syntax, validation, bad variables) and Pothos' argument checks
+        // (a malformed cursor, a negative page size) are the caller's: say so, with a code.
+        if (graphqlError && (original == null || isGraphQLError(original))) {
+          return graphqlError.extensions.code
+            ? graphqlError
+            : new GraphQLError(graphqlError.message, {
+                ...location,
+                extensions: { ...graphqlError.extensions, code: 'BAD_USER_INPUT' },
+              });
+        }
+        if (original instanceof Error && original.name === 'PothosValidationError') {
+          return new GraphQLError(original.message, { ...location, extensions: { code: 'BAD_USER_INPUT' } });
+        }
         logger.error({ err: original, path: graphqlError?.path }, 'unexpected error');
         return new GraphQLError(message, { ...location, extensions: { code: 'INTERNAL_SERVER_ERROR' } });
       },

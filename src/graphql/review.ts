@@ -5,15 +5,13 @@ import { ReviewStatusEnum, ReviewTypeEnum } from './enums.ts';
 export const ReviewerRef = builder.objectRef<JsonObject>('Reviewer').implement({
   description: 'Who reviewed for a group.',
   fields: (t) => {
-    const s = (key: string, alt?: string) => (o: JsonObject) => {
-      const v = o[key] ?? (alt ? o[alt] : undefined);
-      return typeof v === 'string' ? v : null;
-    };
+    // Stored in the reference's shape: { id?, name?, email, slack_id }.
+    const s = (key: string) => (o: JsonObject) => (typeof o[key] === 'string' ? (o[key] as string) : null);
     return {
       id: t.string({ nullable: true, resolve: s('id') }),
       name: t.string({ nullable: true, resolve: s('name') }),
       email: t.string({ nullable: true, resolve: s('email') }),
-      slackId: t.string({ nullable: true, resolve: s('slackId', 'slack_id') }),
+      slackId: t.string({ nullable: true, resolve: s('slack_id') }),
     };
   },
 });

@@ -1,4 +1,6 @@
 import { prisma } from '../db/client.ts';
+import { badInput } from '../errors.ts';
+import { isUuid } from '../util.ts';
 import { requireViewer, visibleSessionWhere, visibleSessionsWhere } from '../sessions/access.ts';
 import { isObject } from '../sessions/shapes.ts';
 import type { Prisma } from '../generated/prisma/client.ts';
@@ -180,6 +182,14 @@ builder.queryField('sessions', (t) =>
       const viewer = requireViewer(ctx.viewer);
       const visible = visibleSessionsWhere(viewer);
       if (!visible) return [];
+      // Prisma finds the cursor's row without the filter: a cursor must name a visible session,
+      // or paging from it would reveal when an invisible one started.
+      if (query.cursor) {
+        const cursorId = String(query.cursor.id);
+        if (!isUuid(cursorId)) throw badInput('invalid cursor');
+        const seen = await prisma().session.count({ where: { AND: [visible, { id: cursorId }] } });
+        if (seen === 0) return [];
+      }
       const f = args.filter;
       const where: Prisma.SessionWhereInput = {
         AND: [

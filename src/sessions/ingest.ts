@@ -18,6 +18,8 @@ import {
   storedAIAnalysis,
   storedGuardrail,
   storedMetrics,
+  storedReviewer,
+  unstorableReason,
 } from './shapes.ts';
 import { MAX_PART_BYTES } from './store.ts';
 
@@ -116,7 +118,13 @@ function checkObject(name: string, value: unknown): void {
   }
 }
 
+function checkStorable(value: unknown): void {
+  const reason = unstorableReason(value);
+  if (reason) throw badInput(reason);
+}
+
 function checkOpenInput(input: OpenSessionInput): void {
+  checkStorable(input);
   if (input.id != null && !isUuid(input.id)) throw badInput('id must be a UUID', { field: 'id' });
   if (input.machineIdentityId != null && !isUuid(input.machineIdentityId)) {
     throw badInput('machineIdentityId must be a UUID', { field: 'machineIdentityId' });
@@ -204,7 +212,7 @@ export async function openSession(viewer: Viewer, input: OpenSessionInput) {
                 create: (review.groups ?? []).map((g) => ({
                   group: g.group,
                   status: g.status,
-                  reviewedBy: g.reviewedBy ? (g.reviewedBy as Prisma.InputJsonValue) : Prisma.DbNull,
+                  reviewedBy: json(g.reviewedBy && storedReviewer(g.reviewedBy)),
                   reviewDate: g.reviewDate ?? null,
                   forcedReview: g.forcedReview ?? false,
                 })),
@@ -342,6 +350,7 @@ export async function appendSessionEvents(
 /** Closes a session (spec §8). Closing a closed session returns it unchanged: a retried close. */
 export async function closeSession(viewer: Viewer, sessionId: string, input: CloseSessionInput | null | undefined) {
   assertMayIngest(viewer);
+  checkStorable(input);
   if (!isUuid(sessionId)) throw notFound('session not found');
   return prisma().$transaction(async (tx) => {
     await tx.$queryRaw`SELECT 1 FROM sessions WHERE id = ${sessionId}::uuid AND org_id = ${viewer.orgId}::uuid FOR UPDATE`;

@@ -73,6 +73,15 @@ export function storedAIAnalysis(input: AIAnalysisInput): JsonObject {
   });
 }
 
+export function storedReviewer(input: {
+  id?: string | null;
+  name?: string | null;
+  email?: string | null;
+  slackId?: string | null;
+}): JsonObject {
+  return compact({ id: input.id, name: input.name, email: input.email, slack_id: input.slackId });
+}
+
 export function storedGuardrail(input: GuardrailsInfoInput): JsonObject {
   return compact({
     rule_name: input.ruleName,
@@ -103,4 +112,26 @@ export function storedMetrics(input: MetricsInput | null | undefined, previous: 
 
 export function isObject(value: unknown): value is JsonObject {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/**
+ * PostgreSQL text and jsonb cannot hold U+0000 or a lone surrogate: find the first such string in
+ * a value and say where, rather than fail in the database. Undefined when all of it can be stored.
+ */
+export function unstorableReason(value: unknown, at = ''): string | undefined {
+  if (typeof value === 'string') {
+    if (value.includes('\u0000')) return `${at || 'a value'} contains a NUL character (U+0000), which cannot be stored`;
+    if (/\p{Surrogate}/u.test(value)) return `${at || 'a value'} contains an unpaired surrogate (invalid Unicode), which cannot be stored`;
+  } else if (Array.isArray(value)) {
+    for (const [i, v] of value.entries()) {
+      const reason = unstorableReason(v, `${at}[${i}]`);
+      if (reason) return reason;
+    }
+  } else if (isObject(value)) {
+    for (const [k, v] of Object.entries(value)) {
+      const reason = unstorableReason(k, at ? `a key of ${at}` : 'a key') ?? unstorableReason(v, at ? `${at}.${k}` : k);
+      if (reason) return reason;
+    }
+  }
+  return undefined;
 }

@@ -132,7 +132,7 @@ function reviewJson(r: ReviewRow): string {
   ]);
 }
 
-/** hoop's reviewer: {id?, name?, email, slack_id}; reel's ingest stores slackId, imports keep slack_id. */
+/** hoop's reviewer: {id?, name?, email, slack_id}, as reel stores it. */
 function reviewerJson(v: unknown): string {
   if (!isObject(v)) return 'null';
   const s = (key: string) => (typeof v[key] === 'string' ? (v[key] as string) : '');
@@ -140,7 +140,7 @@ function reviewerJson(v: unknown): string {
     ['id', s('id') ? str(s('id')) : undefined],
     ['name', s('name') ? str(s('name')) : undefined],
     ['email', str(s('email'))],
-    ['slack_id', str(s('slack_id') || s('slackId'))],
+    ['slack_id', str(s('slack_id'))],
   ]);
 }
 

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { IdentityType, ReviewStatus, ReviewType, SessionStatus, SessionVerb } from '../generated/prisma/enums.ts';
-import { isObject, type JsonObject } from '../sessions/shapes.ts';
+import { isObject, type JsonObject, unstorableReason } from '../sessions/shapes.ts';
 import { isUuid } from '../util.ts';
 
 /*
@@ -189,7 +189,7 @@ function reviewGroup(g: unknown): ImportedReviewGroup {
     id: uuid(g, 'id') ?? randomUUID(),
     group: requiredText(g, 'group', 100),
     status: enumValue(g, 'status', REVIEW_STATUSES),
-    // Kept in the reference's shape ({id?, name?, email, slack_id}); the GraphQL Reviewer reads both spellings.
+    // Kept in the reference's shape ({id?, name?, email, slack_id}), as openSession stores it.
     reviewedBy: object(g, 'reviewed_by'),
     reviewDate: timestamp(g, 'review_date'),
     forcedReview: boolean(g, 'forced_review'),
@@ -238,28 +238,14 @@ function guardrails(attrs: JsonObject): JsonObject[] {
   return v;
 }
 
-/** PostgreSQL text and jsonb cannot hold U+0000 or a lone surrogate: say where, rather than fail in the database. */
-function checkStorable(value: unknown, at: string): void {
-  if (typeof value === 'string') {
-    if (value.includes('\u0000')) fail(`${at} contains a NUL character (U+0000), which cannot be stored`);
-    if (/\p{Surrogate}/u.test(value)) fail(`${at} contains an unpaired surrogate (invalid Unicode), which cannot be stored`);
-  } else if (Array.isArray(value)) {
-    value.forEach((v, i) => checkStorable(v, `${at}[${i}]`));
-  } else if (isObject(value)) {
-    for (const [k, v] of Object.entries(value)) {
-      checkStorable(k, at ? `a key of ${at}` : 'a key');
-      checkStorable(v, at ? `${at}.${k}` : k);
-    }
-  }
-}
-
 /**
  * The session (with its review) a record describes; throws RecordError naming the first bad
  * attribute. `eventSize` (payload bytes of its events) replaces hoop's metrics.event_size.
  */
 export function importedSession(attrs: JsonObject, eventSize: number): ImportedSession {
   const id = recordId(attrs) ?? fail('id is required');
-  checkStorable(attrs, '');
+  const unstorable = unstorableReason(attrs);
+  if (unstorable) fail(unstorable);
   const roleName = text(attrs, 'role_name', { max: 255, emptyIsNull: true }) ?? requiredText(attrs, 'connection', 255);
   const correlationId = text(attrs, 'correlation_id', { max: 255 });
   if (correlationId !== null && !/^[\x20-\x7e]*$/.test(correlationId)) fail('correlation_id must be printable ASCII');
