@@ -9,8 +9,12 @@ export default defineConfig({
   resolve: { alias: [{ find: /^graphql$/, replacement: require.resolve('graphql') }] },
   test: {
     include: ['test/**/*.test.ts'],
+    globalSetup: ['test/support/global-setup.ts'],
     testTimeout: 30_000,
     hookTimeout: 120_000,
     pool: 'forks',
+    // Many files wait on child processes and database start-up rather than on the CPU: run more
+    // of them at once than the two cores alone would suggest.
+    maxWorkers: 4,
   },
 });

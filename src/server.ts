@@ -1,4 +1,5 @@
 import http from 'node:http';
+import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
 import { GraphQLError } from 'graphql';
 import { createYoga, type YogaServerInstance } from 'graphql-yoga';
 import { bearerKey, viewerForKey } from './auth/keys.ts';
@@ -29,6 +30,19 @@ export function createGraphQL(
     graphiql: { title: 'reel', defaultQuery: '{ sessions(first: 5) { edges { node { id roleName status startDate } } } }' },
     maxRequestBodySize: config.maxRequestBytes,
     logging: false,
+    // Bounds on what one operation may ask for: deep nesting, many aliases of an expensive field
+    // (each eventStream may render up to the inline cap), runaway directives. Request bodies are
+    // bounded by size already, so the token limit stays off (a recorder may inline many events).
+    plugins: [
+      EnvelopArmorPlugin({
+        maxDepth: { n: 12 },
+        maxAliases: { n: 15 },
+        maxDirectives: { n: 50 },
+        costLimit: { maxCost: 5000 },
+        maxTokens: { enabled: false },
+        blockFieldSuggestion: { enabled: false },
+      }),
+    ],
     context: async ({ request }) => {
       const key = bearerKey(request.headers.get('authorization'));
       return { viewer: key ? await viewerForKey(key) : null, config, downloadSecrets, now };
