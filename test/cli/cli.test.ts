@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { reel } from '../support/cli.ts';
+import { reel, reelInProcess } from '../support/cli.ts';
 import { createTestDatabase, type TestDatabase } from '../support/db.ts';
 
 let database: TestDatabase;
@@ -17,16 +17,26 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 // Each command is a process of its own (tsx start-up, database open): give them room on a busy machine.
 describe('the command line', { timeout: 180_000 }, () => {
-  it('manages organisations and keys end to end', () => {
-    const org = reel(['orgs', 'create', 'acme'], env);
+  it('runs as a program: prints the id last and exits 0, or one line and a non-zero exit', () => {
+    const org = reel(['orgs', 'create', 'first'], env);
+    expect(org.code).toBe(0);
+    expect(org.last).toMatch(UUID);
+    const again = reel(['orgs', 'create', 'first'], env);
+    expect(again.code).toBe(1);
+    expect(again.stderr.trim()).toMatch(/^reel: an organisation named "first" already exists/);
+  });
+
+  it('manages organisations and keys end to end', async () => {
+    const reel = reelInProcess;
+    const org = await reel(['orgs', 'create', 'acme'], env);
     expect(org.code).toBe(0);
     expect(org.last).toMatch(UUID);
 
-    const listed = reel(['orgs', 'list'], env);
+    const listed = await reel(['orgs', 'list'], env);
     expect(listed.code).toBe(0);
     expect(listed.stdout).toContain(`${org.last}\tacme`);
 
-    const key = reel(
+    const key = await reel(
       ['keys', 'create', '--org', 'acme', '--role', 'STANDARD', '--subject', 'alice', '--email', 'a@acme.test', '--groups', 'dba, sre'],
       env,
     );
@@ -34,16 +44,16 @@ describe('the command line', { timeout: 180_000 }, () => {
     expect(key.last).toMatch(/^reel_[A-Za-z0-9_-]{43}$/);
 
     // By org id as well as by name; the key itself never appears in a listing.
-    const keys = reel(['keys', 'list', '--org', org.last], env);
+    const keys = await reel(['keys', 'list', '--org', org.last], env);
     expect(keys.code).toBe(0);
     expect(keys.stdout).toContain('STANDARD\talice\tdba,sre\tactive');
     expect(keys.stdout).not.toContain(key.last);
 
-    const revoked = reel(['keys', 'revoke', key.last], env);
+    const revoked = await reel(['keys', 'revoke', key.last], env);
     expect(revoked.code).toBe(0);
-    expect(reel(['keys', 'list', '--org', 'acme'], env).stdout).toMatch(/STANDARD\talice\tdba,sre\trevoked /);
+    expect((await reel(['keys', 'list', '--org', 'acme'], env)).stdout).toMatch(/STANDARD\talice\tdba,sre\trevoked /);
     // Revoking again is harmless.
-    expect(reel(['keys', 'revoke', key.last], env).code).toBe(0);
+    expect((await reel(['keys', 'revoke', key.last], env)).code).toBe(0);
   });
 
   it.each([
@@ -55,15 +65,15 @@ describe('the command line', { timeout: 180_000 }, () => {
     [['export', '00000000-0000-0000-0000-000000000001', '--org', 'acme'], /not found/],
     [['import', '/nonexistent.json', '--org', 'acme'], /no such file/],
     [['frobnicate'], /unknown command/],
-  ])('rejects %j with a one-line reason and a non-zero exit', (args, reason) => {
-    const result = reel(args, env);
+  ])('rejects %j with a one-line reason and a non-zero exit', async (args, reason) => {
+    const result = await reelInProcess(args, env);
     expect(result.code).not.toBe(0);
     expect(result.stderr).toMatch(reason);
     expect(result.stderr.trim().split('\n').filter((l) => !/^\s*$/.test(l)).length).toBeLessThanOrEqual(2);
   });
 
-  it('stops on a bad configuration value, naming the variable', () => {
-    const result = reel(['orgs', 'list'], { ...env, REEL_DOWNLOAD_TTL_SECONDS: 'soon' });
+  it('stops on a bad configuration value, naming the variable', async () => {
+    const result = await reelInProcess(['orgs', 'list'], { ...env, REEL_DOWNLOAD_TTL_SECONDS: 'soon' });
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(/REEL_DOWNLOAD_TTL_SECONDS/);
   });

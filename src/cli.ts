@@ -1,0 +1,191 @@
+import fs from 'node:fs';
+import { Command, CommanderError, Option } from 'commander';
+import { createApiKey, hashKey, ROLES } from './auth/keys.ts';
+import { openAppDatabase, startServer } from './app.ts';
+import { ConfigError, loadConfig, type Config } from './config.ts';
+import { prisma } from './db/client.ts';
+import { DataDirLockedError } from './db/lock.ts';
+import { ReelError } from './errors.ts';
+import { createLogger } from './logger.ts';
+import { createOrg, findOrg, UsageError } from './orgs.ts';
+import { isUuid } from './util.ts';
+import type { Role } from './generated/prisma/enums.ts';
+
+export interface CliIO {
+  stdout: NodeJS.WritableStream;
+  stderr: NodeJS.WritableStream;
+  env: NodeJS.ProcessEnv;
+}
+
+/** The one-line reason for a failed command. */
+export function failureLine(err: unknown): string {
+  const known =
+    err instanceof ConfigError ||
+    err instanceof UsageError ||
+    err instanceof DataDirLockedError ||
+    err instanceof ReelError;
+  const message = err instanceof Error ? err.message : String(err);
+  return `reel: ${known ? message : `unexpected error: ${message}`}\n`;
+}
+
+/**
+ * Runs the command line and resolves to its exit code; every failure is one line on stderr and
+ * code 1. `serve` resolves once the server listens and keeps the process alive.
+ */
+export async function runCli(argv: readonly string[], io: CliIO): Promise<number> {
+  const out = (text: string) => io.stdout.write(text);
+
+  /** Runs a command against the database and closes it. */
+  async function withDatabase(fn: (config: Config) => Promise<void>): Promise<void> {
+    const config = loadConfig(io.env);
+    const db = await openAppDatabase(config, createLogger(io.env.REEL_LOG_LEVEL ?? 'warn'));
+    try {
+      await fn(config);
+    } finally {
+      await db.close();
+    }
+  }
+
+  const program = new Command('reel')
+    .description('reel: recorded access sessions over GraphQL')
+    .configureOutput({ writeOut: out, writeErr: (text) => io.stderr.write(text), outputError: (str, write) => write(str) })
+    .exitOverride();
+
+  program
+    .command('serve')
+    .description('run the server (GraphQL at /graphql, download links)')
+    .action(async () => {
+      const config = loadConfig(io.env);
+      const logger = createLogger(config.logLevel);
+      const running = await startServer(config, logger, { out: (text) => out(`${text}\n`) });
+      logger.info({ url: `${config.publicUrl}/graphql`, database: running.db.kind }, 'reel listening');
+      const shutdown = (signal: string) => {
+        logger.info({ signal }, 'shutting down: draining in-flight requests');
+        running.stop().then(
+          () => process.exit(0),
+          (err: unknown) => {
+            logger.error({ err }, 'shutdown failed');
+            process.exit(1);
+          },
+        );
+      };
+      process.once('SIGTERM', () => shutdown('SIGTERM'));
+      process.once('SIGINT', () => shutdown('SIGINT'));
+    });
+
+  program
+    .command('migrate')
+    .description('create or upgrade the database schema')
+    .action(() =>
+      withDatabase(async () => {
+        out('database is up to date\n');
+      }),
+    );
+
+  const orgs = program.command('orgs').description('manage organisations');
+  orgs
+    .command('create <name>')
+    .description('create an organisation; prints its id last')
+    .action((name: string) =>
+      withDatabase(async () => {
+        const org = await createOrg(name);
+        out(`created organisation "${org.name}"\n${org.id}\n`);
+      }),
+    );
+  orgs
+    .command('list')
+    .description('list organisations')
+    .action(() =>
+      withDatabase(async () => {
+        for (const org of await prisma().org.findMany({ orderBy: { createdAt: 'asc' } })) {
+          out(`${org.id}\t${org.name}\t${org.createdAt.toISOString()}\n`);
+        }
+      }),
+    );
+
+  const keys = program.command('keys').description('manage API keys');
+  keys
+    .command('create')
+    .description('create an API key; prints the key last (the only time it is shown)')
+    .requiredOption('--org <org>', 'organisation id or name')
+    .addOption(new Option('--role <role>', 'role').choices(ROLES).makeOptionMandatory())
+    .requiredOption('--subject <subject>', 'the identity (userId) the key acts as')
+    .option('--email <email>', 'email of the identity')
+    .option('--name <name>', 'display name of the identity')
+    .option('--groups <groups>', 'comma-separated groups')
+    .action((opts: { org: string; role: Role; subject: string; email?: string; name?: string; groups?: string }) =>
+      withDatabase(async () => {
+        if (!opts.subject.trim()) throw new UsageError('--subject must not be empty');
+        const org = await findOrg(opts.org);
+        const groups = (opts.groups ?? '')
+          .split(',')
+          .map((g) => g.trim())
+          .filter(Boolean);
+        const { id, key } = await createApiKey({ orgId: org.id, role: opts.role, subject: opts.subject, email: opts.email, name: opts.name, groups });
+        out(`created ${opts.role} key ${id} for "${opts.subject}" in "${org.name}"\n${key}\n`);
+      }),
+    );
+  keys
+    .command('list')
+    .description("list an organisation's keys (never the keys themselves)")
+    .requiredOption('--org <org>', 'organisation id or name')
+    .action((opts: { org: string }) =>
+      withDatabase(async () => {
+        const org = await findOrg(opts.org);
+        const rows = await prisma().apiKey.findMany({ where: { orgId: org.id }, orderBy: { createdAt: 'asc' } });
+        for (const k of rows) {
+          const state = k.revokedAt ? `revoked ${k.revokedAt.toISOString()}` : 'active';
+          out(`${k.id}\t${k.prefix}…\t${k.role}\t${k.subject}\t${k.groups.join(',')}\t${state}\n`);
+        }
+      }),
+    );
+  keys
+    .command('revoke <key>')
+    .description('revoke a key, given its id or the key itself')
+    .action((given: string) =>
+      withDatabase(async () => {
+        const where = isUuid(given) ? { id: given } : { keyHash: hashKey(given) };
+        const key = await prisma().apiKey.findUnique({ where });
+        if (!key) throw new UsageError('no such key');
+        if (!key.revokedAt) await prisma().apiKey.update({ where: { id: key.id }, data: { revokedAt: new Date() } });
+        out(`revoked key ${key.id}\n`);
+      }),
+    );
+
+  program
+    .command('import <file>')
+    .description("import sessions exported from hoop's REST API (one object or an array)")
+    .requiredOption('--org <org>', 'organisation id or name')
+    .action((file: string, opts: { org: string }) =>
+      withDatabase(async () => {
+        if (!fs.existsSync(file) || !fs.statSync(file).isFile()) throw new UsageError(`no such file: ${file}`);
+        const { importSessions } = await import('./transfer/import.ts');
+        const org = await findOrg(opts.org);
+        const result = await importSessions(file, org.id, io.stderr);
+        out(`imported ${result.imported} session(s), ${result.skipped} already present\n`);
+      }),
+    );
+
+  program
+    .command('export <ids...>')
+    .description("export sessions in hoop's REST shape (a JSON array on stdout)")
+    .requiredOption('--org <org>', 'organisation id or name')
+    .action((ids: string[], opts: { org: string }) =>
+      withDatabase(async () => {
+        const { exportSessions } = await import('./transfer/export.ts');
+        const org = await findOrg(opts.org);
+        await exportSessions(ids, org.id, io.stdout);
+      }),
+    );
+
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+    return 0;
+  } catch (err) {
+    // Commander has already said what was wrong with the arguments (or printed the help).
+    if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 1;
+    io.stderr.write(failureLine(err));
+    if (io.env.REEL_DEBUG) console.error(err);
+    return 1;
+  }
+}
