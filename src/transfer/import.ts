@@ -1,12 +1,14 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { Assembler } from 'stream-json/assembler.js';
+import type { Token } from 'stream-json/parser.js';
 import { prisma } from '../db/client.ts';
 import { badInput } from '../errors.ts';
 import { withChunkTx } from '../sessions/chunkstore.ts';
 import type { EventKind } from '../sessions/event.ts';
 import { decodeStrictBase64 } from '../sessions/ingest.ts';
 import type { JsonObject } from '../sessions/shapes.ts';
-import { JsonReader, JsonSyntaxError } from './json-reader.ts';
+import { JsonSyntaxError, JsonTokens } from './json-tokens.ts';
 import { ProgressLine, type ProgressOptions } from './progress.ts';
 import { importedSession, RecordError, recordId, type ImportedSession } from './record.ts';
 import { EventSpool, type SpooledChunk } from './spool.ts';
@@ -15,8 +17,9 @@ import { EventSpool, type SpooledChunk } from './spool.ts';
  * `reel import`: sessions in the JSON of hoop's `GET /api/sessions/:id?expand=event_stream,session_input`
  * (one Session object or an array of them, event_stream as raw [time, type, base64] tuples).
  *
- * The file is parsed as a stream, one record at a time, and each record's event_stream element by
- * element into an EventSpool, so memory does not grow with the file or the session. A record is
+ * The file is read as a stream of stream-json tokens (json-tokens.ts), one record at a time: the
+ * attributes of a record are assembled (they are small), its event_stream is read tuple by tuple
+ * into an EventSpool, so memory does not grow with the file or the session. A record is
  * validated whole (attributes and every event) before anything of it is written, then written in
  * one transaction: the session row with its counters, its review, and its event chunks encoded
  * exactly as appendSessionEvents stores them (one sequence per ≤ 1 MiB batch, written through the
@@ -43,6 +46,8 @@ const READ_CHUNK = 1024 * 1024;
 /** Chunk rows per INSERT: bounds the memory of one statement to a few MiB. */
 const INSERT_BYTES = 4 * 1024 * 1024;
 const KINDS: ReadonlySet<unknown> = new Set<EventKind>(['i', 'o', 'e']);
+/** Nesting allowed inside a value: record.ts and shapes.ts walk values recursively. */
+const MAX_DEPTH = 256;
 
 /** Which record of the file is being read, for error messages: its 1-based position and its id once known. */
 class RecordRef {
@@ -72,33 +77,35 @@ export async function importSessions(
       yield chunk;
     }
   }
-  const reader = new JsonReader(counted());
   let record: RecordRef | undefined;
   try {
-    await reader.step(() => reader.skipBom());
-    const first = await reader.step(() => reader.peek());
-    if (first === 0x5b) {
-      await reader.step(() => reader.expect('['));
-      for (let n = 1; await reader.step(() => reader.nextElement(n === 1)); n++) {
+    // A UTF-8 byte order mark at the start is dropped by the tokenizer.
+    const tokens = await JsonTokens.open(file, counted());
+    const first = await tokens.next();
+    if (first.name === 'startArray') {
+      for (let n = 1; ; n++) {
+        const token = await tokens.next();
+        if (token.name === 'endArray') break;
         record = new RecordRef(n);
-        result[await importRecord(reader, record, orgId, options)]++;
+        result[await importRecord(tokens, token, record, orgId, options)]++;
+        record = undefined;
         meter.update(bytesRead, result.imported, result.skipped);
       }
-    } else if (first === 0x7b) {
+    } else if (first.name === 'startObject') {
       record = new RecordRef(1);
-      result[await importRecord(reader, record, orgId, options)]++;
+      result[await importRecord(tokens, first, record, orgId, options)]++;
+      record = undefined;
     } else {
-      throw new JsonSyntaxError('expected a session object or an array of sessions', reader.offset);
+      throw badInput(`expected a session object or an array of sessions, not ${JSON.stringify(await assemble(tokens, first))}`);
     }
-    record = undefined;
-    await reader.step(() => reader.end());
+    await tokens.end();
     return result;
   } catch (err) {
     const where = record ? `${record.label}: ` : '';
     if (err instanceof RecordError) throw badInput(`${where}${err.message}`);
     if (err instanceof JsonSyntaxError) {
-      const { line, column } = await lineAndColumn(file, err.offset);
-      throw badInput(`${where}invalid JSON at line ${line}, column ${column} (byte ${err.offset}): ${err.message}`);
+      const at = err.position ? ` at line ${err.position.line}, column ${err.position.column} (character ${err.position.offset})` : '';
+      throw badInput(`${where}invalid JSON${at}: ${err.message}`);
     }
     throw err;
   } finally {
@@ -107,32 +114,83 @@ export async function importSessions(
   }
 }
 
-/** Reads one Session object (the reader is at its '{') and imports it; says whether it was new. */
-async function importRecord(reader: JsonReader, record: RecordRef, orgId: string, options: ImportOptions): Promise<keyof ImportResult> {
-  if ((await reader.step(() => reader.peek())) !== 0x7b) {
-    // Consume it, so a syntax error inside it is reported as such rather than as a type error.
-    const value = await reader.step(() => reader.value());
-    throw new RecordError(`a session must be a JSON object, not ${Array.isArray(value) ? 'an array' : JSON.stringify(value)}`);
+const opens = (token: Token) => (token.name === 'startObject' || token.name === 'startArray' ? 1 : 0);
+const closes = (token: Token) => (token.name === 'endObject' || token.name === 'endArray' ? 1 : 0);
+
+/** Reads over the rest of a value whose first token is `first`, keeping nothing of it. */
+async function skipValue(tokens: JsonTokens, first: Token): Promise<void> {
+  for (let depth = opens(first); depth > 0; ) {
+    const token = tokens.take() ?? (await tokens.next());
+    depth += opens(token) - closes(token);
   }
-  await reader.step(() => reader.expect('{'));
-  const attrs: JsonObject = {};
+}
+
+/**
+ * Feeds `asm` tokens until it is back at `depth` (the value it was given the first token of is
+ * whole), refusing nesting the validation's recursion could not follow.
+ */
+async function assembleTo(tokens: JsonTokens, asm: Assembler, depth: number, what: string): Promise<void> {
+  while (asm.depth > depth) {
+    asm.consume(tokens.take() ?? (await tokens.next()));
+    if (asm.depth > MAX_DEPTH) throw new RecordError(`${what} is nested deeper than ${MAX_DEPTH} levels`);
+  }
+}
+
+/**
+ * A string token is a slice of the parser's text buffer, which then stays in memory (a whole read
+ * chunk) for as long as the string does; attribute values go on to Prisma, whose debug module keeps
+ * the arguments of its last 100 calls. They are copied out (JSON keeps lone surrogates as they are).
+ */
+const detach = (_key: string, value: unknown): unknown => (typeof value === 'string' ? JSON.parse(JSON.stringify(value)) : value);
+
+/** The whole (small) value whose first token is `first`. */
+async function assemble(tokens: JsonTokens, first: Token, what = 'a value'): Promise<unknown> {
+  const asm = new Assembler();
+  asm.consume(first);
+  await assembleTo(tokens, asm, 0, what);
+  return asm.current;
+}
+
+/**
+ * Imports one Session object, whose first token is `first`; says whether it was new. Its
+ * attributes are assembled (they are small), its event_stream is read tuple by tuple into a spool.
+ */
+async function importRecord(
+  tokens: JsonTokens,
+  first: Token,
+  record: RecordRef,
+  orgId: string,
+  options: ImportOptions,
+): Promise<keyof ImportResult> {
+  if (first.name !== 'startObject') {
+    // Read over it, so a syntax error inside it is reported as such rather than as a type error.
+    await skipValue(tokens, first);
+    const what = first.name === 'startArray' ? 'an array' : JSON.stringify(new Assembler().consume(first).current);
+    throw new RecordError(`a session must be a JSON object, not ${what}`);
+  }
+  // Attributes at depth 1: the record object itself; each is assembled but event_stream.
+  const asm = new Assembler<JsonObject>({ reviver: detach });
+  asm.consume(first);
   const spool = new EventSpool(options.spoolMemoryBytes);
   let skip = false;
   let sawStream = false;
   try {
-    for (let first = true; ; first = false) {
-      const key = await reader.step(() => reader.nextKey(first));
-      if (key === null) break;
+    for (;;) {
+      const token = tokens.take() ?? (await tokens.next());
+      if (token.name !== 'keyValue') break; // the record's endObject
+      const key = token.value;
       if (key === 'event_stream') {
         if (sawStream) throw new RecordError('event_stream appears twice');
         sawStream = true;
-        await readEventStream(reader, skip ? undefined : spool);
+        await readEventStream(tokens, skip ? undefined : spool);
         continue;
       }
-      const value = await reader.step(() => reader.value());
-      attrs[key] = value;
+      asm.consume(token);
+      asm.consume(tokens.take() ?? (await tokens.next()));
+      await assembleTo(tokens, asm, 1, key);
       if (key === 'id') {
-        record.id = typeof value === 'string' ? value : JSON.stringify(value);
+        const attrs = asm.current!;
+        record.id = typeof attrs.id === 'string' ? attrs.id : JSON.stringify(attrs.id);
         const id = recordId(attrs);
         // Known early (hoop writes id first): an already-imported session's events need no spooling.
         if (id && (await existing(id, orgId)) === 'here') {
@@ -143,7 +201,7 @@ async function importRecord(reader: JsonReader, record: RecordRef, orgId: string
     }
     if (skip) return 'skipped';
     spool.finish();
-    const session = importedSession(attrs, spool.inputBytes + spool.outputBytes + spool.errorBytes);
+    const session = importedSession(asm.current!, spool.inputBytes + spool.outputBytes + spool.errorBytes);
     record.id = session.id;
     return await writeSession(session, spool, orgId);
   } finally {
@@ -160,20 +218,22 @@ async function existing(id: string, orgId: string): Promise<'here' | 'none'> {
 }
 
 /** Streams the tuples of event_stream into the spool (validating each), or just over them when skipping. */
-async function readEventStream(reader: JsonReader, spool: EventSpool | undefined): Promise<void> {
-  const c = await reader.step(() => reader.peek());
-  if (c !== 0x5b) {
-    const value = await reader.step(() => reader.value());
+async function readEventStream(tokens: JsonTokens, spool: EventSpool | undefined): Promise<void> {
+  const first = await tokens.next();
+  if (first.name !== 'startArray') {
+    const value = await assemble(tokens, first, 'event_stream');
     if (value === null) return; // hoop's raw-queries with no query; nothing recorded
     throw new RecordError(`event_stream must be an array of [time, type, data] tuples, not ${JSON.stringify(value).slice(0, 40)}`);
   }
-  await reader.step(() => reader.expect('['));
-  const END = Symbol('end');
+  if (!spool) return skipValue(tokens, first);
+  // One tuple at a time: assembled, checked, encoded into the spool, and let go.
+  const tuple = new Assembler();
   for (let index = 0; ; index++) {
-    // One step per tuple: the separator and the tuple, parsed synchronously from the buffer.
-    const tuple = await reader.step(() => (reader.nextElement(index === 0) ? reader.value() : END));
-    if (tuple === END) return;
-    if (spool) spool.add(decodeTuple(tuple, index));
+    const token = tokens.take() ?? (await tokens.next());
+    if (token.name === 'endArray') return;
+    tuple.consume(token);
+    await assembleTo(tokens, tuple, 0, `event_stream[${index}]`);
+    spool.add(decodeTuple(tuple.current, index));
   }
 }
 
@@ -312,21 +372,4 @@ async function writeSession(s: ImportedSession, spool: EventSpool, orgId: string
     }
     throw err;
   }
-}
-
-/** Line and column (1-based, in bytes) of an input offset, for syntax errors. */
-async function lineAndColumn(file: string, offset: number): Promise<{ line: number; column: number }> {
-  let line = 1;
-  let lineStart = 0;
-  let at = 0;
-  if (offset > 0) {
-    for await (const chunk of fs.createReadStream(file, { start: 0, end: offset - 1 }) as AsyncIterable<Buffer>) {
-      for (let i = chunk.indexOf(0x0a); i !== -1; i = chunk.indexOf(0x0a, i + 1)) {
-        line++;
-        lineStart = at + i + 1;
-      }
-      at += chunk.length;
-    }
-  }
-  return { line, column: offset - lineStart + 1 };
 }

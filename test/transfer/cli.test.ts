@@ -64,6 +64,6 @@ describe('reel import / export on the command line', { timeout: 240_000 }, () =>
     fs.writeFileSync(broken, '{"id": "not json');
     const syntax = reel(['import', broken, '--org', 'acme'], env);
     expect(syntax.code).toBe(1);
-    expect(syntax.stderr).toBe('reel: record 1: invalid JSON at line 1, column 8 (byte 7): unterminated string\n');
+    expect(syntax.stderr).toBe('reel: record 1: invalid JSON at line 1, column 17 (character 16): expected a string value\n');
   });
 });

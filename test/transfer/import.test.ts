@@ -308,6 +308,7 @@ describe('import of hoop sessions', () => {
     ['a NUL in metadata', { metadata: { a: 'x\u0000y' } }, 'metadata.a contains a NUL character (U+0000), which cannot be stored'],
     ['a lone surrogate', { user_name: 'x\ud800' }, 'user_name contains an unpaired surrogate (invalid Unicode), which cannot be stored'],
     ['a fractional exit code', { exit_code: 1.5 }, 'exit_code must be an integer from -2147483648 to 2147483647, not 1.5'],
+    ['metadata nested too deep', { metadata: { a: JSON.parse('['.repeat(300) + ']'.repeat(300)) } }, 'metadata is nested deeper than 256 levels'],
     [
       'a bad review group',
       { review: { type: 'jit', status: 'APPROVED', access_duration: 60e9, review_groups_data: [{ group: 'dba', status: 'MAYBE' }] } },
@@ -346,19 +347,23 @@ describe('import of hoop sessions', () => {
     const broken = path.join(dir, 'broken.json');
     fs.writeFileSync(broken, `[\n${JSON.stringify(hoopSession(uuid(9002)))},\n{"id": "${uuid(9003)}",\n "status": done}\n]`);
     await expect(importSessions(broken, orgId, quiet())).rejects.toThrow(
-      new RegExp(`^record 2 \\(id ${uuid(9003)}\\): invalid JSON at line 4, column 12 \\(byte \\d+\\): expected a value, found 'd'$`),
+      new RegExp(`^record 2 \\(id ${uuid(9003)}\\): invalid JSON at line 4, column 12 \\(character \\d+\\): expected a value$`),
     );
     expect(await prisma().session.count({ where: { id: uuid(9002) } })).toBe(1);
 
+    // Between two records: no record named, the position says where.
+    const missingComma = path.join(dir, 'missing-comma.json');
+    fs.writeFileSync(missingComma, `[${JSON.stringify(hoopSession(uuid(9005)))}\n${JSON.stringify(hoopSession(uuid(9006)))}]`);
+    await expect(importSessions(missingComma, orgId, quiet())).rejects.toThrow(/^invalid JSON at line 2, column 1 \(character \d+\): expected ','$/);
+    expect(await prisma().session.count({ where: { id: { in: [uuid(9005), uuid(9006)] } } })).toBe(1);
+
     const truncated = path.join(dir, 'truncated.json');
     fs.writeFileSync(truncated, JSON.stringify(hoopSession(uuid(9004))).slice(0, 300));
-    await expect(importSessions(truncated, orgId, quiet())).rejects.toThrow(/^record 1 \(id [0-9a-f-]+\): invalid JSON at line 1, column \d+ \(byte \d+\): /);
+    await expect(importSessions(truncated, orgId, quiet())).rejects.toThrow(/^record 1 \(id [0-9a-f-]+\): invalid JSON at line 1, column \d+ \(character \d+\): /);
     expect(await prisma().session.count({ where: { id: uuid(9004) } })).toBe(0);
 
     const scalar = writeJson(dir, 'scalar.json', 'sessions');
-    await expect(importSessions(scalar, orgId, quiet())).rejects.toThrow(
-      'invalid JSON at line 1, column 1 (byte 0): expected a session object or an array of sessions',
-    );
+    await expect(importSessions(scalar, orgId, quiet())).rejects.toThrow('expected a session object or an array of sessions, not "sessions"');
     const empty = writeJson(dir, 'empty.json', []);
     expect(await importSessions(empty, orgId, quiet())).toEqual({ imported: 0, skipped: 0 });
   });
