@@ -1,0 +1,168 @@
+/*
+ * npm run bench: reel's benchmarks (issue #5). Creates its own data on PGlite and/or PostgreSQL,
+ * runs every scenario against a real server in a child process over loopback HTTP, and reports the
+ * median, min and max of repeated measurements with ratios to baselines taken in the same run.
+ * `--help` lists the options; `--smoke` is the tiny run CI uses. Never part of `npm test`.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { runContext, type RunContext } from './bench/context.ts';
+import { pgwireEvents, terminalEvents, type StreamTotals } from './bench/data.ts';
+import { createBenchDatabase, insertBulkSessions } from './bench/db.ts';
+import { parseOptions, type BenchOptions, type DbKind } from './bench/options.ts';
+import { ROOT } from './bench/proc.ts';
+import { environment, textTable, writeDocs, writeResults, type DbRun, type Environment } from './bench/report.ts';
+import { runDownload } from './bench/scenarios/download.ts';
+import { runIngest } from './bench/scenarios/ingest.ts';
+import { runInline } from './bench/scenarios/inline.ts';
+import { runQuery } from './bench/scenarios/query.ts';
+import { loadSession } from './bench/sessions.ts';
+import { MiB, mbPerSec } from './bench/stats.ts';
+
+const started = performance.now();
+const log = (line: string) => process.stdout.write(`[${((performance.now() - started) / 1000).toFixed(1).padStart(6)} s] ${line}\n`);
+
+function runKey(opts: BenchOptions, db: DbKind): string {
+  const download = opts.downloadMib === 256 ? 'download' : `download ${opts.downloadMib} MiB`;
+  const parts: string[] = [db];
+  if (opts.smoke) parts.push('smoke');
+  else if (opts.scenarios.length < 4) parts.push(opts.scenarios.map((s) => (s === 'download' ? download : s)).join(' + '));
+  else if (opts.downloadMib !== 256) parts.push(download);
+  return parts.join(', ');
+}
+
+async function runDatabase(opts: BenchOptions, env: Environment, kind: DbKind, workDir: string): Promise<DbRun> {
+  const runStarted = performance.now();
+  log(`${kind}: creating the database`);
+  const db = await createBenchDatabase(kind, opts.serverUrl, workDir);
+  const logDir = path.join(workDir, `logs-${kind}`);
+  fs.mkdirSync(logDir, { recursive: true });
+  const ctx: RunContext = runContext(opts, db, logDir, log);
+  const want = (s: string) => opts.scenarios.includes(s as never);
+  const run: DbRun = {
+    key: runKey(opts, kind),
+    db: kind,
+    env,
+    options: {
+      downloadMib: opts.downloadMib,
+      inlineMib: opts.inlineMib,
+      ingestMib: opts.ingestMib,
+      ingestBatchKib: opts.ingestBatchKib,
+      recorders: opts.recorders,
+      sessions: opts.sessions,
+      connections: opts.connections,
+      querySeconds: opts.querySeconds,
+      repeat: opts.repeat,
+      inlineRequests: opts.inlineRequests,
+      smoke: opts.smoke,
+      scenarios: opts.scenarios,
+    },
+    database: { version: db.serverVersion, settings: db.settings },
+    setup: {},
+    durationMs: 0,
+  };
+  try {
+    if (want('query')) {
+      log(`${kind}: inserting ${opts.sessions.toLocaleString('en')} sessions with bulk SQL`);
+      run.setup.bulkSessionsMs = await insertBulkSessions(db, opts.sessions, log);
+      log(`  done in ${(run.setup.bulkSessionsMs / 1000).toFixed(1)} s`);
+    }
+
+    // Sessions with events go in through the API, in calls of 8 MiB (under the 16 MiB append cap
+    // once JSON and base64 are counted).
+    const loaded: Record<string, { id: string; totals: StreamTotals }> = {};
+    if (want('download') || want('inline')) {
+      const server = await ctx.server('reel');
+      const load = async (name: string, shape: 'terminal' | 'pgwire', seed: number, mib: number) => {
+        const events = shape === 'terminal' ? terminalEvents(seed) : pgwireEvents(seed);
+        let shown = 0;
+        const s = await loadSession(server.url, db.key, shape, name, events, mib * MiB, 8 * MiB, (done) => {
+          if (done - shown < 128 * MiB) return;
+          log(`  ${name}: ${(done / MiB).toFixed(0)} MiB`);
+          shown = done;
+        });
+        loaded[name] = s;
+        run.setup[`load ${name} ms`] = s.ms;
+        log(`  ${name}: ${(s.totals.bytes / MiB).toFixed(1)} MiB, ${s.totals.events} events, ${s.calls} calls, ${(s.ms / 1000).toFixed(1)} s (${mbPerSec(s.totals.bytes, s.ms).toFixed(1)} MB/s)`);
+      };
+      log(`${kind}: loading sessions through appendSessionEvents`);
+      await load('terminal', 'terminal', 11, opts.inlineMib);
+      if (want('inline')) await load('pgwire', 'pgwire', 12, opts.inlineMib);
+      if (want('download')) await load('download', 'terminal', 13, opts.downloadMib);
+    }
+
+    if (want('inline') || want('ingest')) {
+      // A full run measures on a server that has not just taken in hundreds of MiB.
+      const server = opts.smoke ? await ctx.server('reel') : await ctx.fresh('reel');
+      if (want('inline')) {
+        log(`${kind}: inline renderings`);
+        const t = loaded.terminal!.totals;
+        const p = loaded.pgwire!.totals;
+        run.inline = await runInline(ctx, server, {
+          UTF8: { id: loaded.terminal!.id, bytes: t.bytes, readsBytes: t.byKind.o + t.byKind.e },
+          RAW_QUERIES: { id: loaded.pgwire!.id, bytes: p.bytes, readsBytes: p.byKind.i },
+        });
+      }
+      if (want('ingest')) {
+        log(`${kind}: ingest, ${opts.recorders} concurrent recorders`);
+        run.ingest = await runIngest(ctx, server);
+      }
+    }
+
+    if (want('download')) {
+      log(`${kind}: downloads of ${opts.downloadMib} MiB`);
+      run.download = await runDownload(ctx, loaded.download!, loaded.terminal!.id);
+    }
+
+    if (want('query')) {
+      log(`${kind}: queries at ${opts.connections} connections`);
+      run.query = await runQuery(ctx);
+    }
+    await ctx.stopAll();
+  } catch (err) {
+    await ctx.stopAll().catch(() => {});
+    log(`${kind}: failed; server logs are in ${logDir}`);
+    opts.keep = true;
+    throw err;
+  } finally {
+    if (opts.keep) log(`${kind}: kept ${db.databaseUrl ?? db.dataDir}`);
+    else await db.drop();
+  }
+  run.durationMs = performance.now() - runStarted;
+  return run;
+}
+
+async function main(): Promise<void> {
+  const opts = parseOptions(process.argv.slice(2));
+  const env = environment(opts.command);
+  const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'reel-bench-'));
+  if (opts.cpuProfDir) fs.mkdirSync(opts.cpuProfDir, { recursive: true });
+  log(`reel bench: ${opts.dbs.join(', ')}; ${opts.scenarios.join(', ')}${opts.smoke ? ' (smoke)' : ''}; work dir ${workDir}`);
+  const runs: DbRun[] = [];
+  try {
+    for (const kind of opts.dbs) runs.push(await runDatabase(opts, env, kind, workDir));
+  } finally {
+    if (!opts.keep) fs.rmSync(workDir, { recursive: true, force: true });
+  }
+  env.loadavg.end = os.loadavg()[0]!;
+  process.stdout.write('\n');
+  for (const run of runs) process.stdout.write(`${textTable(run)}\n\n`);
+  const out = opts.out || path.join(os.tmpdir(), 'reel-bench-smoke-results.json');
+  writeResults(path.resolve(ROOT, out), runs);
+  log(`results: ${out}`);
+  if (opts.writeDocs) {
+    writeDocs(path.join(ROOT, 'docs/benchmarks.md'), runs);
+    log('updated docs/benchmarks.md');
+  }
+}
+
+main().then(
+  // PGlite and Prisma leave timers behind: end explicitly.
+  () => process.exit(0),
+  (err: unknown) => {
+    process.stderr.write(`bench failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exit(1);
+  },
+);

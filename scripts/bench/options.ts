@@ -1,0 +1,126 @@
+import { parseArgs } from 'node:util';
+
+export type DbKind = 'pglite' | 'postgres';
+export const SCENARIOS = ['download', 'inline', 'ingest', 'query'] as const;
+export type Scenario = (typeof SCENARIOS)[number];
+
+export interface BenchOptions {
+  dbs: DbKind[];
+  scenarios: Scenario[];
+  /** Size of the download session, MiB. */
+  downloadMib: number;
+  /** Size of the inline-rendering sessions, MiB. */
+  inlineMib: number;
+  /** Payload each of the 4 recorders appends per ingest repeat, MiB. */
+  ingestMib: number;
+  /** Payload of one append call while ingesting, KiB. */
+  ingestBatchKib: number;
+  recorders: number;
+  /** Sessions stored for the query scenario. */
+  sessions: number;
+  connections: number;
+  /** Seconds per measured query window. */
+  querySeconds: number;
+  repeat: number;
+  /** Inline requests per repeat. */
+  inlineRequests: number;
+  smoke: boolean;
+  /** PostgreSQL server on which a throwaway database is created and dropped. */
+  serverUrl: string;
+  /** results.json path; docs/benchmarks.md is written only on full (non-smoke) runs. */
+  out: string;
+  writeDocs: boolean;
+  /** Run the server under test with --cpu-prof, profiles into this directory. */
+  cpuProfDir: string | undefined;
+  keep: boolean;
+  /** The command line as typed, for the report. */
+  command: string;
+}
+
+const HELP = `npm run bench -- [options]
+
+  --db pglite|postgres|both     databases (default both; postgres uses DATABASE_URL or
+                                postgresql://postgres@127.0.0.1:5432/postgres as the server on which
+                                a throwaway database is created and dropped)
+  --scenarios a,b,...           download,inline,ingest,query (default all)
+  --download-mib N              download session size (default 256; 1024 for the RSS check)
+  --inline-mib N                inline session size (default 8)
+  --ingest-mib N                payload per recorder per repeat (default 32)
+  --ingest-batch-kib N          payload per append call (default 256)
+  --recorders N                 concurrent recorders (default 4)
+  --sessions N                  stored sessions for the query scenario (default 1000000)
+  --connections N               concurrent connections for the query scenario (default 32)
+  --query-seconds N             measured seconds per query window (default 5)
+  --repeat N                    repetitions of every measurement (default 3)
+  --inline-requests N           inline requests per repeat (default 10)
+  --smoke                       tiny sizes, one repeat; prints, writes results to a temp file only
+  --out FILE                    results JSON (default bench/results.json; smoke: a temp file)
+  --no-docs                     do not update docs/benchmarks.md
+  --cpu-prof DIR                run the server under test with node --cpu-prof into DIR
+  --keep                        keep the benchmark databases (prints where they are)
+`;
+
+export function parseOptions(argv: string[]): BenchOptions {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      db: { type: 'string', default: 'both' },
+      scenarios: { type: 'string', default: SCENARIOS.join(',') },
+      'download-mib': { type: 'string' },
+      'inline-mib': { type: 'string' },
+      'ingest-mib': { type: 'string' },
+      'ingest-batch-kib': { type: 'string' },
+      recorders: { type: 'string' },
+      sessions: { type: 'string' },
+      connections: { type: 'string' },
+      'query-seconds': { type: 'string' },
+      repeat: { type: 'string' },
+      'inline-requests': { type: 'string' },
+      smoke: { type: 'boolean', default: false },
+      out: { type: 'string' },
+      'no-docs': { type: 'boolean', default: false },
+      'cpu-prof': { type: 'string' },
+      keep: { type: 'boolean', default: false },
+      help: { type: 'boolean', default: false },
+    },
+    strict: true,
+  });
+  if (values.help) {
+    process.stdout.write(HELP);
+    process.exit(0);
+  }
+  const smoke = values.smoke;
+  const num = (name: keyof typeof values, full: number, tiny: number): number => {
+    const raw = values[name];
+    if (raw === undefined) return smoke ? tiny : full;
+    const n = Number(raw);
+    if (!Number.isFinite(n) || n <= 0) throw new Error(`--${name} must be a positive number`);
+    return n;
+  };
+  const dbs: DbKind[] =
+    values.db === 'both' ? ['postgres', 'pglite'] : values.db === 'pglite' || values.db === 'postgres' ? [values.db] : [];
+  if (dbs.length === 0) throw new Error('--db must be pglite, postgres or both');
+  const scenarios = values.scenarios.split(',').map((s) => s.trim()).filter(Boolean);
+  for (const s of scenarios) if (!(SCENARIOS as readonly string[]).includes(s)) throw new Error(`unknown scenario ${s}`);
+  return {
+    dbs,
+    scenarios: SCENARIOS.filter((s) => scenarios.includes(s)),
+    downloadMib: num('download-mib', 256, 4),
+    inlineMib: num('inline-mib', 8, 1),
+    ingestMib: num('ingest-mib', 32, 1),
+    ingestBatchKib: num('ingest-batch-kib', 256, 64),
+    recorders: Math.round(num('recorders', 4, 4)),
+    sessions: Math.round(num('sessions', 1_000_000, 1000)),
+    connections: Math.round(num('connections', 32, 32)),
+    querySeconds: num('query-seconds', 5, 1),
+    repeat: Math.round(num('repeat', 3, 1)),
+    inlineRequests: Math.round(num('inline-requests', 10, 3)),
+    smoke,
+    serverUrl: process.env.DATABASE_URL || 'postgresql://postgres@127.0.0.1:5432/postgres',
+    out: values.out ?? (smoke ? '' : 'bench/results.json'),
+    writeDocs: !smoke && !values['no-docs'],
+    cpuProfDir: values['cpu-prof'],
+    keep: values.keep,
+    command: ['npm run bench', ...(argv.length ? ['--', ...argv] : [])].join(' '),
+  };
+}

@@ -1,0 +1,151 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { request } from './http.ts';
+
+export const ROOT = path.resolve(import.meta.dirname, '../..');
+
+/* The server under test runs in a child process of its own: its memory is sampled from /proc, and
+ * the load generator never shares its event loop. */
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const port = (srv.address() as net.AddressInfo).port;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+export interface Memory {
+  /** Resident set size now, bytes. */
+  rss: number;
+  /** Peak resident set size since start or the last resetPeak(), bytes. */
+  hwm: number;
+}
+
+export function readMemory(pid: number): Memory {
+  const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kib = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? Number.NaN) * 1024;
+  return { rss: kib('VmRSS'), hwm: kib('VmHWM') };
+}
+
+const CLK_TCK = 100;
+
+/** User + system CPU time of a process, ms. */
+export function cpuMs(pid: number): number {
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // Fields after "(comm)": state is [0]; utime and stime are the 14th and 15th of the whole line.
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLK_TCK;
+}
+
+export interface ServerProcess {
+  kind: 'reel' | 'bare';
+  pid: number;
+  url: string;
+  port: number;
+  log: string;
+  memory(): Memory;
+  /** Resets VmHWM to the current RSS (Linux clear_refs 5), so the next peak is this window's. */
+  resetPeak(): boolean;
+  cpuMs(): number;
+  stop(): Promise<void>;
+}
+
+export interface ServerSpec {
+  kind: 'reel' | 'bare';
+  env: Record<string, string>;
+  logDir: string;
+  cpuProfDir?: string | undefined;
+}
+
+let serial = 0;
+
+export async function startServer(spec: ServerSpec): Promise<ServerProcess> {
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const log = path.join(spec.logDir, `${spec.kind}-${++serial}.log`);
+  const out = fs.openSync(log, 'w');
+  // REEL_BENCH_NODE_ARGS: extra node flags for the server under test (e.g. --trace-gc), for diagnosis.
+  const nodeArgs = [
+    ...(spec.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${spec.cpuProfDir}`] : []),
+    ...(process.env.REEL_BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean),
+  ];
+  const script = spec.kind === 'reel' ? ['bin/reel.js', 'serve'] : ['scripts/bench/bare.js'];
+  const child: ChildProcess = spawn(process.execPath, [...nodeArgs, ...script], {
+    cwd: ROOT,
+    env: { ...process.env, ...spec.env, PORT: String(port), HOST: '127.0.0.1', REEL_PUBLIC_URL: url },
+    stdio: ['ignore', out, out],
+  });
+  fs.closeSync(out);
+  const pid = child.pid!;
+  let exited = false;
+  const exit = new Promise<void>((resolve) => child.once('exit', () => ((exited = true), resolve())));
+  const tail = () => fs.readFileSync(log, 'utf8').split('\n').slice(-20).join('\n');
+
+  const deadline = Date.now() + 300_000;
+  for (;;) {
+    if (exited) throw new Error(`${spec.kind} server exited during start-up:\n${tail()}`);
+    try {
+      const reply = await request(`${url}/healthz`);
+      if (reply.status === 200) break;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`${spec.kind} server did not start within 300 s:\n${tail()}`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+
+  return {
+    kind: spec.kind,
+    pid,
+    url,
+    port,
+    log,
+    memory: () => readMemory(pid),
+    resetPeak() {
+      try {
+        fs.writeFileSync(`/proc/${pid}/clear_refs`, '5');
+        return true;
+      } catch {
+        return false;
+      }
+    },
+    cpuMs: () => cpuMs(pid),
+    async stop() {
+      if (exited) return;
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+      await exit;
+      clearTimeout(timer);
+    },
+  };
+}
+
+/** Samples a process's RSS every few milliseconds; the peak is also cross-checked with VmHWM. */
+export function rssSampler(pid: number, everyMs = 20): { stop(): number } {
+  let peak = 0;
+  const sample = () => {
+    try {
+      peak = Math.max(peak, readMemory(pid).rss);
+    } catch {
+      // the process is gone
+    }
+  };
+  sample();
+  const timer = setInterval(sample, everyMs);
+  return {
+    stop() {
+      clearInterval(timer);
+      sample();
+      return peak;
+    },
+  };
+}

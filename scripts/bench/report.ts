@@ -1,0 +1,322 @@
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { DownloadResult } from './scenarios/download.ts';
+import type { InlineRun } from './scenarios/inline.ts';
+import type { IngestResult } from './scenarios/ingest.ts';
+import type { QueryKind, QueryResult, Target } from './scenarios/query.ts';
+import type { DbKind, BenchOptions } from './options.ts';
+import { ROOT } from './proc.ts';
+import { MiB, mbPerSec, median, percentile, summarize } from './stats.ts';
+
+export interface Environment {
+  date: string;
+  command: string;
+  machine: { cpu: string; cores: number; memoryGiB: number; os: string; kernel: string };
+  versions: Record<string, string>;
+  /** 1-minute load average when the run started and ended (other work on the machine). */
+  loadavg: { start: number; end: number };
+}
+
+export interface DbRun {
+  key: string;
+  db: DbKind;
+  env: Environment;
+  options: Pick<BenchOptions, 'downloadMib' | 'inlineMib' | 'ingestMib' | 'ingestBatchKib' | 'recorders' | 'sessions' | 'connections' | 'querySeconds' | 'repeat' | 'inlineRequests' | 'smoke' | 'scenarios'>;
+  database: { version: string; settings: Record<string, string> };
+  setup: Record<string, number>;
+  download?: DownloadResult;
+  inline?: InlineRun[];
+  ingest?: IngestResult;
+  query?: QueryResult;
+  durationMs: number;
+}
+
+function pkgVersion(name: string): string {
+  try {
+    return JSON.parse(fs.readFileSync(path.join(ROOT, 'node_modules', name, 'package.json'), 'utf8')).version;
+  } catch {
+    return '?';
+  }
+}
+
+export function environment(command: string): Environment {
+  let distro = os.type();
+  try {
+    distro = /^PRETTY_NAME="?([^"\n]*)/m.exec(fs.readFileSync('/etc/os-release', 'utf8'))?.[1] ?? distro;
+  } catch {
+    // not Linux
+  }
+  let commit = '?';
+  try {
+    commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).trim();
+    const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no', 'src'], { cwd: ROOT, encoding: 'utf8' }).trim();
+    if (dirty) commit += ' (src modified)';
+  } catch {
+    // not a checkout
+  }
+  return {
+    date: new Date().toISOString(),
+    command,
+    machine: {
+      cpu: os.cpus()[0]?.model.trim() ?? '?',
+      cores: os.cpus().length,
+      memoryGiB: Math.round(os.totalmem() / 2 ** 30),
+      os: distro,
+      kernel: os.release(),
+    },
+    versions: {
+      reel: `${JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')).version} @ ${commit}`,
+      node: process.versions.node,
+      '@electric-sql/pglite': pkgVersion('@electric-sql/pglite'),
+      '@prisma/client': pkgVersion('@prisma/client'),
+      'graphql-yoga': pkgVersion('graphql-yoga'),
+      graphql: pkgVersion('graphql'),
+      '@pothos/core': pkgVersion('@pothos/core'),
+      pg: pkgVersion('pg'),
+    },
+    loadavg: { start: os.loadavg()[0]!, end: Number.NaN },
+  };
+}
+
+// ---- derived numbers -----------------------------------------------------------------------------
+
+export interface Row {
+  scenario: string;
+  metric: string;
+  median: string;
+  min: string;
+  max: string;
+  note: string;
+}
+
+export interface TargetCheck {
+  target: string;
+  measured: string;
+  met: boolean;
+  margin: string;
+}
+
+const f = (n: number, digits = 0) => (Number.isFinite(n) ? n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }) : '–');
+const mib = (bytes: number) => `${f(bytes / MiB, 1)} MiB`;
+
+export function downloadNumbers(d: DownloadResult) {
+  const baselineAll = d.runs.flatMap((r) => r.baselineMs);
+  const baselineMbps = summarize(baselineAll.map((ms) => mbPerSec(d.baselineBytes, ms)));
+  const formats = d.runs.map((run) => {
+    const outMbps = summarize(run.ms.map((ms) => mbPerSec(run.outputBytes, ms)));
+    // Both sides read the same stored bytes: the ratio is baseline time over download time, each the
+    // median of its block (the baseline reads ran just before this format's server started).
+    const ratio = median(run.baselineMs) / median(run.ms);
+    const growth = run.rssPeak.map((p) => p - run.rssBase);
+    return { run, outMbps, ratio, growth: summarize(growth), rssBase: run.rssBase, seconds: summarize(run.ms.map((ms) => ms / 1000)) };
+  });
+  return { baselineMbps, formats };
+}
+
+export function inlineNumbers(run: InlineRun) {
+  return { ...summarize(run.latencies), p95: percentile(run.latencies, 95) };
+}
+
+export function ingestNumbers(i: IngestResult) {
+  const lat = i.repeats.flatMap((r) => r.latencies);
+  return {
+    eventsPerSec: summarize(i.repeats.map((r) => (r.events / r.ms) * 1000)),
+    mbps: summarize(i.repeats.map((r) => mbPerSec(r.bytes, r.ms))),
+    p50: percentile(lat, 50),
+    p95: percentile(lat, 95),
+    p99: percentile(lat, 99),
+  };
+}
+
+export function queryNumbers(q: QueryResult) {
+  const by = (kind: QueryKind, target: Target) => q.windows.filter((w) => w.kind === kind && w.target === target);
+  const stats = (kind: QueryKind, target: Target) => {
+    const ws = by(kind, target);
+    const lat = ws.flatMap((w) => w.latencies);
+    return {
+      rps: summarize(ws.map((w) => (w.requests / w.elapsedMs) * 1000)),
+      p50: percentile(lat, 50),
+      p99: summarize(ws.map((w) => percentile(w.latencies, 99))),
+      p99all: percentile(lat, 99),
+      cpuUsPerReq: median(ws.map((w) => (w.serverCpuMs / w.requests) * 1000)),
+    };
+  };
+  const kinds = (['session', 'sessions'] as const).map((kind) => {
+    const graphql = stats(kind, 'graphql');
+    const bare = stats(kind, 'bare');
+    const g = by(kind, 'graphql');
+    const b = by(kind, 'bare');
+    // Paired per repeat (the windows of one repeat ran back to back), then the median of the pairs.
+    const ratio = median(g.map((w, k) => (w.requests / w.elapsedMs) / (b[k]!.requests / b[k]!.elapsedMs)));
+    const cpuShare = 1 - bare.cpuUsPerReq / graphql.cpuUsPerReq;
+    return { kind, graphql, bare, ratio, cpuShare };
+  });
+  return kinds;
+}
+
+export function rows(run: DbRun): Row[] {
+  const out: Row[] = [];
+  const push = (scenario: string, metric: string, s: { median: number; min: number; max: number }, digits: number, note = '') =>
+    out.push({ scenario, metric, median: f(s.median, digits), min: f(s.min, digits), max: f(s.max, digits), note });
+  if (run.download) {
+    const d = run.download;
+    const n = downloadNumbers(d);
+    const label = `download ${f(d.sessionBytes / MiB)} MiB`;
+    push(label, 'storage read, MB/s', n.baselineMbps, 0, `${run.db === 'postgres' ? 'plain pg query' : 'PGlite binary COPY'}, ${mib(d.storedBytes)} of chunks`);
+    for (const x of n.formats) {
+      push(label, `${x.run.format}, MB/s of output`, x.outMbps, 0, `${f(x.ratio, 2)}× the storage read; output ${mib(x.run.outputBytes)}`);
+    }
+    for (const x of n.formats) {
+      push(label, `${x.run.format}, server RSS growth, MiB`, { median: x.growth.median / MiB, min: x.growth.min / MiB, max: x.growth.max / MiB }, 1, `over ${f(x.rssBase / MiB)} MiB after warm-up`);
+    }
+  }
+  for (const r of run.inline ?? []) {
+    const n = inlineNumbers(r);
+    push(`inline ${f(r.sessionBytes / MiB)} MiB`, `${r.format} latency, ms`, n, 0, `p95 ${f(n.p95)} ms; ${f(median(r.cpuMs))} ms server CPU/req; reply ${mib(r.responseBytes)}`);
+  }
+  if (run.ingest) {
+    const n = ingestNumbers(run.ingest);
+    const label = `ingest, ${run.ingest.recorders} recorders`;
+    push(label, 'events/s', n.eventsPerSec, 0, `${f(run.ingest.eventsPerBatch)} events, ${f(run.ingest.batchBytes / 1024)} KiB per call`);
+    push(label, 'MB/s stored', n.mbps, 1, `ack p50 ${f(n.p50)} ms, p95 ${f(n.p95)} ms`);
+  }
+  if (run.query) {
+    const label = `query, ${f(run.query.sessions)} sessions, ${run.query.connections} conns`;
+    for (const k of queryNumbers(run.query)) {
+      const name = k.kind === 'session' ? 'session(id)' : 'sessions first page';
+      push(label, `${name} GraphQL, req/s`, k.graphql.rps, 0, `p50 ${f(k.graphql.p50, 1)} ms, p99 ${f(k.graphql.p99all, 1)} ms (windows ${f(k.graphql.p99.min)}–${f(k.graphql.p99.max)}); ${f(k.graphql.cpuUsPerReq)} µs server CPU/req`);
+      push(label, `${name} bare node:http, req/s`, k.bare.rps, 0, `p50 ${f(k.bare.p50, 1)} ms, p99 ${f(k.bare.p99all, 1)} ms (windows ${f(k.bare.p99.min)}–${f(k.bare.p99.max)}); ${f(k.bare.cpuUsPerReq)} µs server CPU/req`);
+      out.push({
+        scenario: label,
+        metric: `${name} GraphQL ÷ bare`,
+        median: `${f(k.ratio, 2)}×`,
+        min: '',
+        max: '',
+        note: `GraphQL layer: ${f((1 - k.ratio) * 100)}% of the time per request, ${f(k.cpuShare * 100)}% of the server CPU`,
+      });
+    }
+  }
+  return out;
+}
+
+/** The issue's targets (they are stated for PostgreSQL; computed for every database for comparison). */
+export function targets(run: DbRun): TargetCheck[] {
+  const out: TargetCheck[] = [];
+  const check = (target: string, measured: number, limit: number, higherIsBetter: boolean, unit: string, digits = 2) => {
+    const met = higherIsBetter ? measured >= limit : measured < limit;
+    const factor = higherIsBetter ? measured / limit : limit / measured;
+    out.push({
+      target,
+      measured: `${f(measured, digits)}${unit}`,
+      met,
+      margin: met ? `${f(factor, 1)}× margin` : higherIsBetter ? `at ${f(factor, 2)} of the target` : `${f(1 / factor, 2)}× the limit`,
+    });
+  };
+  if (run.download) {
+    const n = downloadNumbers(run.download);
+    for (const x of n.formats) {
+      check(`download ${x.run.format} ≥ ${x.run.format === 'raw' ? 50 : 25}% of storage read`, x.ratio * 100, x.run.format === 'raw' ? 50 : 25, true, '%', 0);
+    }
+    const worst = Math.max(...n.formats.map((x) => x.growth.max));
+    check(`server RSS growth during ${f(run.download.sessionBytes / MiB)} MiB download ≤ 64 MiB (worst format)`, worst / MiB, 64, false, ' MiB', 1);
+  }
+  if (run.query) {
+    const s = queryNumbers(run.query).find((k) => k.kind === 'session')!;
+    check('session(id) throughput ≥ 50% of bare baseline', s.ratio * 100, 50, true, '%', 0);
+    check(`session(id) p99 < 50 ms at ${run.query.connections} connections`, s.graphql.p99all, 50, false, ' ms', 1);
+  }
+  const utf8 = run.inline?.find((r) => r.format === 'UTF8');
+  if (utf8) check(`inline UTF8 of ${f(utf8.sessionBytes / MiB)} MiB < 1 s median`, median(utf8.latencies), 1000, false, ' ms', 0);
+  return out;
+}
+
+// ---- output --------------------------------------------------------------------------------------
+
+export function textTable(run: DbRun): string {
+  const header: Row = { scenario: 'scenario', metric: 'metric', median: 'median', min: 'min', max: 'max', note: 'note' };
+  const all = [header, ...rows(run)];
+  const cols = ['scenario', 'metric', 'median', 'min', 'max'] as const;
+  const width = Object.fromEntries(cols.map((c) => [c, Math.max(...all.map((r) => r[c].length))])) as Record<(typeof cols)[number], number>;
+  const line = (r: Row) =>
+    `${r.scenario.padEnd(width.scenario)}  ${r.metric.padEnd(width.metric)}  ${r.median.padStart(width.median)}  ${r.min.padStart(width.min)}  ${r.max.padStart(width.max)}  ${r.note}`;
+  const t = targets(run).map((c) => `  ${c.met ? 'MET   ' : 'MISSED'} ${c.target}: ${c.measured} (${c.margin})`);
+  return [`== ${run.key}: ${run.database.version.split(' on ')[0]}`, line(header), ...all.slice(1).map(line), '', 'targets:', ...t].join('\n');
+}
+
+export function markdownSection(run: DbRun): string {
+  const e = run.env;
+  const md: string[] = [];
+  md.push(`### ${run.key}`, '');
+  md.push(`- date: ${e.date}, run took ${f(run.durationMs / 60000, 1)} min`);
+  md.push(`- command: \`${e.command}\``);
+  md.push(`- machine: ${e.machine.cpu}, ${e.machine.cores} cores, ${e.machine.memoryGiB} GiB, ${e.machine.os}, Linux ${e.machine.kernel}; load average ${f(e.loadavg.start, 1)} at start, ${f(e.loadavg.end, 1)} at end`);
+  md.push(`- database: ${run.database.version.split(' on ')[0]} (${Object.entries(run.database.settings).map(([k, v]) => `${k}=${v}`).join(', ')})`);
+  md.push(`- versions: ${Object.entries(e.versions).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+  const o = run.options;
+  md.push(`- sizes: download ${o.downloadMib} MiB, inline ${o.inlineMib} MiB, ingest ${o.recorders} × ${o.ingestMib} MiB per repeat in ~${o.ingestBatchKib} KiB calls, ${f(o.sessions)} sessions at ${o.connections} connections for ${o.querySeconds} s windows; ${o.repeat} repeats`);
+  md.push('', '| scenario | metric | median | min | max | note |', '|---|---|--:|--:|--:|---|');
+  for (const r of rows(run)) md.push(`| ${r.scenario} | ${r.metric} | ${r.median} | ${r.min} | ${r.max} | ${r.note} |`);
+  const t = targets(run);
+  if (t.length) {
+    md.push('', '| target | measured | result |', '|---|--:|---|');
+    for (const c of t) md.push(`| ${c.target} | ${c.measured} | ${c.met ? 'met' : '**missed**'}, ${c.margin} |`);
+  }
+  return md.join('\n');
+}
+
+/** A JSON-friendly copy without per-request latency arrays (summarised instead). */
+export function jsonRun(run: DbRun): unknown {
+  return {
+    ...run,
+    inline: run.inline?.map(({ latencies, ...rest }) => ({ ...rest, latencyMs: inlineNumbers({ ...rest, latencies }) })),
+    ingest: run.ingest && {
+      ...run.ingest,
+      repeats: run.ingest.repeats.map(({ latencies, ...rest }) => ({ ...rest, ackP50Ms: percentile(latencies, 50), ackP95Ms: percentile(latencies, 95) })),
+    },
+    query: run.query && {
+      ...run.query,
+      windows: run.query.windows.map(({ latencies, ...rest }) => ({
+        ...rest,
+        p50Ms: percentile(latencies, 50),
+        p99Ms: percentile(latencies, 99),
+        maxMs: Math.max(...latencies),
+      })),
+    },
+    targets: targets(run),
+  };
+}
+
+export function writeResults(file: string, runs: DbRun[]): void {
+  let existing: { runs?: Record<string, unknown> } = {};
+  try {
+    existing = JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch {
+    // first run
+  }
+  const merged = { ...existing.runs };
+  for (const run of runs) merged[run.key] = jsonRun(run);
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  fs.writeFileSync(file, `${JSON.stringify({ note: 'written by npm run bench; one entry per database and option set, the latest run of each', runs: merged }, null, 2)}\n`);
+}
+
+const RESULTS_END = '<!-- bench:results-end -->';
+
+/** Replaces (or adds) each run's generated section in docs/benchmarks.md; the prose around them is kept. */
+export function writeDocs(file: string, runs: DbRun[]): void {
+  let doc = fs.existsSync(file)
+    ? fs.readFileSync(file, 'utf8')
+    : `# Benchmarks\n\n\`npm run bench\` (see \`scripts/bench.ts\`). Generated sections are rewritten by each run.\n\n## Results\n\n${RESULTS_END}\n`;
+  for (const run of runs) {
+    const begin = `<!-- bench:begin ${run.key} -->`;
+    const end = `<!-- bench:end ${run.key} -->`;
+    const section = `${begin}\n${markdownSection(run)}\n${end}`;
+    const at = doc.indexOf(begin);
+    const stop = doc.indexOf(end);
+    if (at >= 0 && stop > at) doc = doc.slice(0, at) + section + doc.slice(stop + end.length);
+    else if (doc.includes(RESULTS_END)) doc = doc.replace(RESULTS_END, `${section}\n\n${RESULTS_END}`);
+    else doc += `\n${section}\n`;
+  }
+  fs.writeFileSync(file, doc);
+}

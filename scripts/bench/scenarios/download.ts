@@ -1,0 +1,122 @@
+import type { RunContext } from '../context.ts';
+import { baselineRead, storedSize } from '../db.ts';
+import { download, gqlOk } from '../http.ts';
+import { rssSampler } from '../proc.ts';
+import { median, mbPerSec } from '../stats.ts';
+import type { StreamTotals } from '../data.ts';
+
+export type FileFormat = 'raw' | 'csv' | 'json';
+export const FORMATS: readonly FileFormat[] = ['raw', 'csv', 'json'];
+
+/** The link each format is fetched with: all event types; CSV as the README shows it (time and newline). */
+const LINK_ARGS: Record<FileFormat, string> = {
+  raw: 'extension: "raw", events: [INPUT, OUTPUT, ERROR]',
+  csv: 'extension: "csv", newline: true, eventTime: true, events: [INPUT, OUTPUT, ERROR]',
+  json: 'extension: "json", events: [INPUT, OUTPUT, ERROR]',
+};
+
+export interface FormatRun {
+  format: FileFormat;
+  /** Download times, ms, one per repeat. */
+  ms: number[];
+  firstByteMs: number[];
+  outputBytes: number;
+  /** Baseline reads done just before this format's server started (same block). */
+  baselineMs: number[];
+  /** Server RSS after start-up and warm-up, bytes. */
+  rssBase: number;
+  /** Peak RSS during each download (max of VmHWM after clear_refs and 20 ms sampling), bytes. */
+  rssPeak: number[];
+}
+
+export interface DownloadResult {
+  sessionBytes: number;
+  storedBytes: number;
+  storedOnDisk: number;
+  events: number;
+  baselineBytes: number;
+  runs: FormatRun[];
+}
+
+async function link(url: string, key: string, sessionId: string, format: FileFormat): Promise<string> {
+  const data = await gqlOk<{ downloadLink: { downloadUrl: string } }>(
+    url,
+    key,
+    `mutation ($id: ID!) { downloadLink(sessionId: $id, ${LINK_ARGS[format]}) { downloadUrl } }`,
+    { id: sessionId },
+  );
+  return data.downloadLink.downloadUrl;
+}
+
+/**
+ * Scenario 1. For each format: the storage-read baseline (`repeat` times, with no server running,
+ * so PGlite's directory is free and nothing else competes), then a freshly started server, warmed
+ * up on a smaller session, downloads the big session `repeat` times while its RSS is sampled
+ * (peak = max of VmHWM, reset by clear_refs before each download, and 20 ms VmRSS sampling).
+ */
+export async function runDownload(
+  ctx: RunContext,
+  session: { id: string; totals: StreamTotals },
+  warmupSessionId: string,
+): Promise<DownloadResult> {
+  const { opts, db, log } = ctx;
+  if (opts.smoke) await ctx.releaseDatabase();
+  else await ctx.stopAll();
+  const size = await storedSize(db, session.id);
+  const runs: FormatRun[] = [];
+  let baselineBytes = 0;
+  const baselines = async () => {
+    await ctx.releaseDatabase();
+    const ms: number[] = [];
+    for (let r = 0; r < opts.repeat; r++) {
+      const read = await baselineRead(db, session.id);
+      baselineBytes = read.bytes;
+      ms.push(read.ms);
+      log(`  baseline read ${(read.bytes / 2 ** 20).toFixed(0)} MiB in ${read.ms.toFixed(0)} ms (${mbPerSec(read.bytes, read.ms).toFixed(0)} MB/s)`);
+    }
+    return ms;
+  };
+  // Smoke: all baseline reads first, then one server for every format.
+  const shared = opts.smoke ? await baselines() : undefined;
+  for (const format of FORMATS) {
+    const baselineMs = shared ?? (await baselines());
+    const server = shared ? await ctx.server('reel') : await ctx.fresh('reel');
+    for (let w = 0; w < 2; w++) {
+      const res = await download(await link(server.url, db.key, warmupSessionId, format));
+      if (res.status !== 200) throw new Error(`warm-up download ${format}: HTTP ${res.status}`);
+    }
+    await new Promise((r) => setTimeout(r, 200));
+    const rssBase = server.memory().rss;
+    const run: FormatRun = { format, ms: [], firstByteMs: [], outputBytes: 0, baselineMs, rssBase, rssPeak: [] };
+    for (let r = 0; r < opts.repeat; r++) {
+      const url = await link(server.url, db.key, session.id, format);
+      server.resetPeak();
+      const sampler = rssSampler(server.pid);
+      const res = await download(url);
+      const sampled = sampler.stop();
+      const peak = Math.max(sampled, server.memory().hwm);
+      if (res.status !== 200) throw new Error(`download ${format}: HTTP ${res.status}`);
+      if (format === 'raw' && res.bytes !== session.totals.bytes) {
+        throw new Error(`raw download: ${res.bytes} bytes, expected ${session.totals.bytes}`);
+      }
+      run.ms.push(res.ms);
+      run.firstByteMs.push(res.firstByteMs);
+      run.outputBytes = res.bytes;
+      run.rssPeak.push(peak);
+      log(
+        `  ${format.padEnd(4)} ${(res.bytes / 2 ** 20).toFixed(0)} MiB in ${res.ms.toFixed(0)} ms ` +
+          `(${mbPerSec(res.bytes, res.ms).toFixed(0)} MB/s out, ${(median(baselineMs) / res.ms).toFixed(2)}× the storage read), ` +
+          `RSS ${(rssBase / 2 ** 20).toFixed(0)} → peak ${(peak / 2 ** 20).toFixed(0)} MiB`,
+      );
+    }
+    runs.push(run);
+  }
+  return {
+    sessionBytes: session.totals.bytes,
+    storedBytes: size.raw,
+    storedOnDisk: size.stored,
+    events: session.totals.events,
+    baselineBytes,
+    runs,
+  };
+}
