@@ -154,10 +154,11 @@ async function renderUtf8(events: AsyncIterable<SessionEvent>, maxBytes: number)
   let points = 0;
   const add = (text: string) => {
     if (text.length === 0) return;
-    jsonBytes += jsonStringBytes(text);
+    const measured = measureJsonText(text);
+    jsonBytes += measured.bytes;
     if (jsonBytes > maxBytes) throw new EventStreamTooLargeError(maxBytes);
     pieces.push(text);
-    points += codePoints(text);
+    points += measured.points;
   };
   for await (const e of events) {
     // Every consumed byte becomes at least one byte of text (U+FFFD is 3 bytes for ≤3 invalid
@@ -166,6 +167,7 @@ async function renderUtf8(events: AsyncIterable<SessionEvent>, maxBytes: number)
     add(decoder.decode(e.data, { stream: true }));
   }
   add(decoder.decode());
+  if (jsonBytes > maxBytes) throw new EventStreamTooLargeError(maxBytes); // a cap below `[""]` itself
   return { eventStream: [pieces.join('')], eventSize: points };
 }
 
@@ -192,9 +194,25 @@ async function renderBase64(events: AsyncIterable<SessionEvent>, maxBytes: numbe
   return { eventStream: [text], eventSize: text.length };
 }
 
-/** Bytes of `JSON.stringify(text)` minus its quotes: UTF-8 length plus escapes. */
-function jsonStringBytes(text: string): number {
-  return Buffer.byteLength(JSON.stringify(text), 'utf8') - 2;
+/**
+ * In one pass over a decoder's output: the bytes of `JSON.stringify(text)` minus its quotes (UTF-8
+ * length plus escapes) and its code points. Decoder output has no lone surrogates, so a high
+ * surrogate always starts a pair (4 UTF-8 bytes, one code point).
+ */
+function measureJsonText(text: string): { bytes: number; points: number } {
+  let bytes = 0;
+  let points = 0;
+  for (let k = 0; k < text.length; k++, points++) {
+    const c = text.charCodeAt(k);
+    if (c >= 0x20 && c < 0x80) bytes += c === 0x22 || c === 0x5c ? 2 : 1;
+    else if (c < 0x20) bytes += c === 0x08 || c === 0x09 || c === 0x0a || c === 0x0c || c === 0x0d ? 2 : 6;
+    else if (c < 0x800) bytes += 2;
+    else if (c >= 0xd800 && c <= 0xdbff) {
+      bytes += 4;
+      k++;
+    } else bytes += 3;
+  }
+  return { bytes, points };
 }
 
 /** Code points of a decoder's output: UTF-16 units minus the low halves of surrogate pairs (never lone). */

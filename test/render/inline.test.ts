@@ -212,3 +212,18 @@ describe('properties', () => {
     );
   });
 });
+
+describe('UTF8 cap measure', () => {
+  it('equals the JSON text length exactly, for any bytes', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.uint8Array({ maxLength: 300 }), fc.array(fc.nat(300), { maxLength: 4 }), async (bytes, cuts) => {
+        const events = splitInto(bytes, cuts);
+        const { eventStream } = await renderInlineWithSize('UTF8', source(events));
+        const exact = Buffer.byteLength(JSON.stringify(eventStream), 'utf8');
+        await expect(renderInlineWithSize('UTF8', source(events), { maxBytes: exact })).resolves.toBeDefined();
+        await expect(renderInlineWithSize('UTF8', source(events), { maxBytes: exact - 1 })).rejects.toThrow(ReelError);
+      }),
+      { numRuns: 200 },
+    );
+  });
+});
