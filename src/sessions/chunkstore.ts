@@ -1,11 +1,12 @@
 import type { Transaction } from '@electric-sql/pglite';
+import { to as copyTo } from 'pg-copy-streams';
 import { database } from '../db/client.ts';
 import { isUuid } from '../util.ts';
 
 /*
  * Event chunks move as raw SQL beside Prisma: bytea through Prisma's PGlite adapter crawls (hex text
  * converted in JavaScript), while PGlite's binary COPY through its /dev/blob device is 10–100× faster.
- * On PostgreSQL, plain parameterised queries on one pooled connection.
+ * On PostgreSQL, parameterised statements for writes and binary COPY for reads.
  */
 
 export interface ChunkRow {
@@ -137,22 +138,34 @@ export async function readChunkPage(
   const db = database();
   const from = after ?? { sequence: -1, part: -1 };
   if (db.pglite) {
-    // COPY takes no parameters: every value interpolated here is validated first.
-    if (!isUuid(sessionId) || ![from.sequence, from.part, limit].every(Number.isSafeInteger)) {
-      throw new Error('invalid chunk page request');
-    }
-    const result = await db.pglite.query(
-      `COPY (SELECT sequence, part, data FROM session_event_chunks
-             WHERE session_id = '${sessionId}' AND (sequence, part) > (${from.sequence}, ${from.part})
-             ORDER BY sequence, part LIMIT ${limit}) TO '/dev/blob' WITH (FORMAT binary)`,
-    );
+    const result = await db.pglite.query(chunkPageCopy(sessionId, from, limit, "'/dev/blob'"));
     if (!result.blob) return [];
     return parseChunkCopy(Buffer.from(await result.blob.arrayBuffer()));
   }
-  const { rows } = await db.pool!.query<{ sequence: number; part: number; data: Buffer }>(
-    `SELECT sequence, part, data FROM session_event_chunks
-     WHERE session_id = $1 AND (sequence, part) > ($2, $3) ORDER BY sequence, part LIMIT $4`,
-    [sessionId, from.sequence, from.part, limit],
-  );
-  return rows;
+  // bytea through a plain query arrives as hex text (twice the bytes, then a string, then a copy);
+  // binary COPY hands over the bytes as they are, in the format the PGlite branch already parses.
+  const client = await db.pool!.connect();
+  try {
+    const copy = client.query(copyTo(chunkPageCopy(sessionId, from, limit, 'STDOUT')));
+    const pieces: Buffer[] = [];
+    for await (const piece of copy) pieces.push(piece as Buffer);
+    return parseChunkCopy(Buffer.concat(pieces));
+  } finally {
+    client.release();
+  }
+}
+
+/** The COPY of one page of chunks. COPY takes no parameters: every value interpolated is validated first. */
+function chunkPageCopy(
+  sessionId: string,
+  from: { sequence: number; part: number },
+  limit: number,
+  target: 'STDOUT' | "'/dev/blob'",
+): string {
+  if (!isUuid(sessionId) || ![from.sequence, from.part, limit].every(Number.isSafeInteger)) {
+    throw new Error('invalid chunk page request');
+  }
+  return `COPY (SELECT sequence, part, data FROM session_event_chunks
+          WHERE session_id = '${sessionId}' AND (sequence, part) > (${from.sequence}, ${from.part})
+          ORDER BY sequence, part LIMIT ${limit}) TO ${target} WITH (FORMAT binary)`;
 }
