@@ -240,16 +240,14 @@ function retriedOpen<T extends { orgId: string; openDigest: string | null }>(vie
   return existing;
 }
 
-const STRICT_BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
-
-/** Decodes standard padded base64, rejecting anything a canonical encoder would not produce. */
+/**
+ * Decodes standard padded base64, rejecting anything a canonical encoder would not produce:
+ * Node's decoder is lenient (whitespace, base64url letters, missing padding, stray bits), so the
+ * bytes must encode back to exactly the given text.
+ */
 export function decodeStrictBase64(data: string): Buffer | undefined {
-  if (!STRICT_BASE64.test(data)) return undefined;
   const bytes = Buffer.from(data, 'base64');
-  // Non-zero unused bits in the last group ("QR==") decode, but are not canonical.
-  const tail = data.length % 4 === 0 && data.endsWith('=') ? data.slice(-4) : '';
-  if (tail && Buffer.from(tail, 'base64').toString('base64') !== tail) return undefined;
-  return bytes;
+  return bytes.toString('base64') === data ? bytes : undefined;
 }
 
 /** Validates and decodes one append call's events; an error names the first offending index. */
