@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -9,6 +8,7 @@ import { setDatabase } from '../../src/db/client.ts';
 import { openMigratedDatabase } from '../../src/db/index.ts';
 import { lockDataDir } from '../../src/db/lock.ts';
 import { createOrg } from '../../src/orgs.ts';
+import { createServerDatabase } from '../../test/support/db.ts';
 import type { DbKind } from './options.ts';
 
 /** A throwaway database for one benchmark run, and what the server under test needs to open it. */
@@ -38,20 +38,9 @@ export async function createBenchDatabase(kind: DbKind, serverUrl: string, workD
   let databaseUrl: string | undefined;
   let dropServerDb = async () => {};
   if (kind === 'postgres') {
-    const name = `reel_bench_${randomBytes(5).toString('hex')}`;
-    const admin = new pg.Client({ connectionString: serverUrl });
-    await admin.connect();
-    await admin.query(`CREATE DATABASE ${name}`);
-    await admin.end();
-    const url = new URL(serverUrl);
-    url.pathname = `/${name}`;
-    databaseUrl = url.toString();
-    dropServerDb = async () => {
-      const c = new pg.Client({ connectionString: serverUrl });
-      await c.connect();
-      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await c.end();
-    };
+    const database = await createServerDatabase(serverUrl, 'reel_bench');
+    databaseUrl = database.url;
+    dropServerDb = database.drop;
   }
   const db = (await openMigratedDatabase({ databaseUrl, dataDir })).db;
   setDatabase(db);
