@@ -23,19 +23,34 @@ export class ChunkSink {
   }
 
   write(bytes: Uint8Array): void {
-    if (bytes.length >= this.chunkBytes) {
+    this.writeRange(bytes, 0, bytes.length);
+  }
+
+  /** Writes `src[start, end)`; short runs are copied byte by byte, which beats making a view of them. */
+  writeRange(src: Uint8Array, start: number, end: number): void {
+    if (end - start >= this.chunkBytes) {
       this.cut();
-      this.queue.push(bytes);
+      this.queue.push(start === 0 && end === src.length ? src : src.subarray(start, end));
       return;
     }
-    let at = 0;
-    while (at < bytes.length) {
-      const n = Math.min(bytes.length - at, this.chunkBytes - this.len);
-      this.buf.set(bytes.subarray(at, at + n), this.len);
+    let at = start;
+    while (at < end) {
+      const n = Math.min(end - at, this.chunkBytes - this.len);
+      if (n <= 16) {
+        const buf = this.buf;
+        for (let k = 0, to = this.len; k < n; k++) buf[to + k] = src[at + k]!;
+      } else {
+        this.buf.set(src.subarray(at, at + n), this.len);
+      }
       this.len += n;
       at += n;
       if (this.len === this.chunkBytes) this.cut();
     }
+  }
+
+  writeByte(byte: number): void {
+    this.buf[this.len++] = byte;
+    if (this.len === this.chunkBytes) this.cut();
   }
 
   writeString(text: string): void {

@@ -40,6 +40,25 @@ const TIME_RE = /^(\d+)(?:\.(\d+))?(?:e([+-]\d+))?$/;
  * form (what was recorded) so that e.g. 1.005 s gives 1005 ms, not the 1004 of `1.005 * 1000`.
  */
 export function secondsToMillis(time: number): number {
+  // Fast paths, exact for |time| < 1e9 s: there the recorded decimal d and the product x = time × 1000
+  // differ by at most ~1.2e-4 (half an ulp of time, scaled, plus the product's rounding), so
+  //  - x more than 1e-3 away from any integer floors to ⌊1000·d⌋;
+  //  - x near an integer r with r / 1000 === time means d = r / 1000 exactly (two decimals with at most
+  //    three places differ by 1e-3, far more than an ulp here, so they cannot share a double).
+  // Anything else (d has more places yet lies within 1e-3 of a millisecond, or is huge) is computed
+  // from the shortest decimal form below.
+  if (time > -1e9 && time < 1e9) {
+    const x = time * 1000;
+    const r = Math.round(x);
+    const off = x - r;
+    if (off > 1e-3 || off < -1e-3) return Math.floor(x);
+    if (r / 1000 === time) return r + 0; // + 0: never -0
+  }
+  return millisFromDecimal(time);
+}
+
+/** secondsToMillis from the shortest decimal form alone: exact for every finite time (and slow). */
+export function millisFromDecimal(time: number): number {
   if (!Number.isFinite(time)) throw new RangeError(`event time is not finite: ${time}`);
   const negative = time < 0;
   const m = TIME_RE.exec(String(Math.abs(time)));
@@ -67,4 +86,27 @@ export function secondsToMillis(time: number): number {
  */
 export function eventTimeIso(startMs: number, time: number): string {
   return new Date(startMs + secondsToMillis(time)).toISOString();
+}
+
+/**
+ * eventTimeIso for the events of one session, in order: events come many to a second, so the text up
+ * to the second is kept and only the milliseconds are formatted for each.
+ */
+export class EventClock {
+  private second = Number.NaN;
+  private head = '';
+
+  constructor(private readonly startMs: number) {}
+
+  iso(time: number): string {
+    const ms = this.startMs + secondsToMillis(time);
+    const within = ((ms % 1000) + 1000) % 1000;
+    const second = ms - within;
+    if (second !== this.second) {
+      // toISOString checks the range and writes the year however wide it is; cut off "sss" + "Z".
+      this.head = new Date(second).toISOString().slice(0, -4);
+      this.second = second;
+    }
+    return `${this.head}${within < 10 ? '00' : within < 100 ? '0' : ''}${within}Z`;
+  }
 }

@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import type { ChunkSink } from './chunks.ts';
 import { utf8Decoder } from './common.ts';
 
@@ -7,18 +8,15 @@ export const DEFAULT_MAX_CSV_FIELD_BYTES = 1024 * 1024;
 const TAB = 0x09;
 const LF = 0x0a;
 const CR = 0x0d;
+const QUOTE = 0x22;
+const COMMA = 0x2c;
+const APOSTROPHE = 0x27;
 const CR_BYTES = new Uint8Array([CR]);
+const CRLF_BYTES = new Uint8Array([CR, LF]);
+const encoder = new TextEncoder();
 
 const PLAIN_NUMBER = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
 const NEEDS_QUOTES = /[",\r\n]/;
-
-/** Text that needs the line-by-line path: something to quote, or a CR that does not end a line. */
-const SLOW_TEXT = /[",]|\r(?!\n|$)/;
-const GUARDED_FIELD_START = /(?:^|[\t\n])[=+\-@]/;
-const GUARDED_FIELD = /(^|[\t\n])([=+\-@][^\t\n]*)/g;
-const EMPTY_LINES = /\n{2,}/g;
-const guardMatch = (_: string, sep: string, field: string): string =>
-  PLAIN_NUMBER.test(field) ? sep + field : `${sep}'${field}`;
 
 const isGuardStart = (c: number | undefined): boolean => c === 0x3d || c === 0x2b || c === 0x2d || c === 0x40; // = + - @
 
@@ -64,6 +62,10 @@ export class CsvWriter {
   private pendingCR = false;
   /** Output of the current push, handed to the sink once per event (fewer, larger writes). */
   private out = '';
+  /** `${time},` encoded, for the lines of the event with that time. */
+  private readonly prefix = new Uint8Array(64);
+  private prefixLen = 0;
+  private prefixTime = '';
 
   constructor(
     private readonly sink: ChunkSink,
@@ -103,7 +105,7 @@ export class CsvWriter {
         // equals decoding each (LF ends any incomplete sequence); no field of a run this short is long.
         const end = lastNl - i <= this.maxFieldBytes ? lastNl : nl - i <= this.maxFieldBytes ? nl : -1;
         if (end !== -1) {
-          this.writeLines(this.decoder.decode(data.subarray(i, end)), time);
+          if (!this.writeLineBytes(data, i, end, time)) this.writeLines(this.decoder.decode(data.subarray(i, end)), time);
           this.resetLine();
           i = end + 1;
           continue;
@@ -140,22 +142,71 @@ export class CsvWriter {
   /** Complete lines (LF-separated, none long) that all start in the event with event time `time`. */
   private writeLines(text: string, time: string): void {
     const prefix = this.eventTime ? `${time},` : '';
-    if (!SLOW_TEXT.test(text)) {
-      // Nothing to quote and every CR ends a line: the whole run is rewritten with native string
-      // operations instead of line by line (psql output through a pty is exactly this).
-      let t = text.replaceAll('\r\n', '\n');
-      if (t.endsWith('\r')) t = t.slice(0, -1);
-      if (GUARDED_FIELD_START.test(t)) t = t.replace(GUARDED_FIELD, guardMatch);
-      t = t.replaceAll('\t', ',').replace(EMPTY_LINES, '\n');
-      if (t.startsWith('\n')) t = t.slice(1);
-      if (t.endsWith('\n')) t = t.slice(0, -1);
-      if (t.length > 0) this.emit(`${prefix}${t.replaceAll('\n', `\r\n${prefix}`)}\r\n`);
-      return;
-    }
     for (const raw of text.split('\n')) {
       const line = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
       if (line.length > 0) this.emit(`${prefix}${line.split('\t').map(csvField).join(',')}\r\n`);
     }
+  }
+
+  /**
+   * writeLines on the bytes themselves, for well-formed UTF-8 (where decoding is the identity and
+   * every byte that CSV treats specially is ASCII): the same output without making strings. Returns
+   * false, having written nothing, when `data[start, end)` is not well-formed UTF-8.
+   */
+  private writeLineBytes(data: Uint8Array, start: number, end: number, time: string): boolean {
+    if (!isUtf8(data.subarray(start, end))) return false;
+    this.flush();
+    const sink = this.sink;
+    let prefixLen = 0;
+    if (this.eventTime) {
+      if (time !== this.prefixTime) {
+        this.prefixLen = encoder.encodeInto(`${time},`, this.prefix).written;
+        this.prefixTime = time;
+      }
+      prefixLen = this.prefixLen;
+    }
+    // Next TAB / `"` / `,` / CR at or after a position (-1: none left, -2: not searched yet); each
+    // moves forward only, so a region is scanned once per byte whatever its lines and fields.
+    let tab = -2;
+    let quote = -2;
+    let comma = -2;
+    let cr = -2;
+    const next = (at: number, byte: number, from: number): number => (at === -1 || at >= from ? at : data.indexOf(byte, from));
+    for (let lineStart = start; lineStart <= end; ) {
+      let lineEnd = data.indexOf(LF, lineStart);
+      if (lineEnd === -1 || lineEnd > end) lineEnd = end;
+      const contentEnd = lineEnd > lineStart && data[lineEnd - 1] === CR ? lineEnd - 1 : lineEnd;
+      if (contentEnd > lineStart) {
+        if (prefixLen > 0) sink.writeRange(this.prefix, 0, prefixLen);
+        for (let f = lineStart; ; ) {
+          tab = next(tab, TAB, f);
+          const fieldEnd = tab === -1 || tab > contentEnd ? contentEnd : tab;
+          quote = next(quote, QUOTE, f);
+          comma = next(comma, COMMA, f);
+          cr = next(cr, CR, f);
+          const quoted = (quote !== -1 && quote < fieldEnd) || (comma !== -1 && comma < fieldEnd) || (cr !== -1 && cr < fieldEnd);
+          if (quoted) sink.writeByte(QUOTE);
+          if (fieldEnd > f && isGuardStart(data[f]) && !PLAIN_NUMBER.test(this.decoder.decode(data.subarray(f, fieldEnd)))) {
+            sink.writeByte(APOSTROPHE);
+          }
+          let run = f;
+          while (quote !== -1 && quote < fieldEnd) {
+            sink.writeRange(data, run, quote + 1);
+            sink.writeByte(QUOTE); // doubled
+            run = quote + 1;
+            quote = next(quote, QUOTE, run);
+          }
+          sink.writeRange(data, run, fieldEnd);
+          if (quoted) sink.writeByte(QUOTE);
+          if (fieldEnd === contentEnd) break;
+          sink.writeByte(COMMA);
+          f = fieldEnd + 1;
+        }
+        sink.write(CRLF_BYTES);
+      }
+      lineStart = lineEnd + 1;
+    }
+    return true;
   }
 
   private append(bytes: Uint8Array): void {

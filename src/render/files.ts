@@ -1,7 +1,8 @@
 import type { EventKind, SessionEvent } from '../sessions/event.ts';
 import { ChunkSink } from './chunks.ts';
-import { eventTimeIso, typeFilter, utf8Decoder, type TypeSelection } from './common.ts';
+import { EventClock, typeFilter, utf8Decoder, type TypeSelection } from './common.ts';
 import { CsvWriter } from './csv.ts';
+import { writeJsonString } from './json.ts';
 
 export type DownloadFormat = 'csv' | 'json' | 'raw';
 
@@ -44,12 +45,12 @@ export async function* renderRawFile(
 ): AsyncGenerator<Uint8Array> {
   const types = typeFilter(options.types ?? DEFAULT_DOWNLOAD_TYPES);
   if (types.none) return;
-  const startMs = startDate.getTime();
+  const clock = new EventClock(startDate.getTime());
   const sink = new ChunkSink();
   for await (const e of events) {
     if (!types[e.type]) continue;
     if (options.eventTime) {
-      sink.writeString(eventTimeIso(startMs, e.time));
+      sink.writeString(clock.iso(e.time));
       sink.write(SPACE);
     }
     sink.write(e.data);
@@ -67,12 +68,12 @@ export async function* renderCsvFile(
 ): AsyncGenerator<Uint8Array> {
   const types = typeFilter(options.types ?? DEFAULT_DOWNLOAD_TYPES);
   if (types.none) return;
-  const startMs = startDate.getTime();
+  const clock = new EventClock(startDate.getTime());
   const sink = new ChunkSink();
   const csv = new CsvWriter(sink, { eventTime: !!options.eventTime, maxFieldBytes: options.maxCsvFieldBytes });
   for await (const e of events) {
     if (!types[e.type]) continue;
-    const time = options.eventTime ? eventTimeIso(startMs, e.time) : '';
+    const time = options.eventTime ? clock.iso(e.time) : '';
     csv.push(e.data, time);
     if (options.newline) csv.push(NEWLINE, time);
     yield* sink.drain();
@@ -88,7 +89,7 @@ export async function* renderJsonFile(
   options: FileOptions = {},
 ): AsyncGenerator<Uint8Array> {
   const types = typeFilter(options.types ?? DEFAULT_DOWNLOAD_TYPES);
-  const startMs = startDate.getTime();
+  const clock = new EventClock(startDate.getTime());
   const sink = new ChunkSink();
   const decoder = utf8Decoder();
   sink.writeString('[');
@@ -96,10 +97,9 @@ export async function* renderJsonFile(
     let first = true;
     for await (const e of events) {
       if (!types[e.type]) continue;
-      const time = eventTimeIso(startMs, e.time);
-      sink.writeString(
-        `${first ? '' : ','}{"time":"${time}","type":"${e.type}","stream":${JSON.stringify(decoder.decode(e.data))}}`,
-      );
+      sink.writeString(`${first ? '' : ','}{"time":"${clock.iso(e.time)}","type":"${e.type}","stream":`);
+      if (!writeJsonString(sink, e.data)) sink.writeString(JSON.stringify(decoder.decode(e.data)));
+      sink.writeByte(0x7d); // }
       first = false;
       yield* sink.drain();
     }

@@ -1,4 +1,9 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { isUtf8 } from 'node:buffer';
+import { ChunkSink } from '../../src/render/chunks.ts';
+import { EventClock, millisFromDecimal, utf8Decoder } from '../../src/render/common.ts';
+import { writeJsonString } from '../../src/render/json.ts';
 import {
   CHUNK_BYTES,
   DOWNLOAD_CONTENT_TYPES,
@@ -34,6 +39,40 @@ describe('event time', () => {
     expect(secondsToMillis(-1.5)).toBe(-1500);
     expect(() => secondsToMillis(Number.NaN)).toThrow(RangeError);
     expect(() => eventTimeIso(0, 1e21)).toThrow(RangeError);
+  });
+
+  // secondsToMillis takes float shortcuts; the decimal computation is the definition.
+  const times = fc.oneof(
+    fc.double({ noNaN: true, noDefaultInfinity: true, min: -2e9, max: 2e9 }),
+    fc.integer({ min: -2e12, max: 2e12 }).map((ms) => ms / 1000), // recorded to the millisecond
+    fc.integer({ min: 0, max: 2e9 }).map((us) => us / 1e6), // to the microsecond
+    fc.tuple(fc.integer({ min: 0, max: 1e9 }), fc.constantFrom(1e-4, -1e-4, 4e-4, 1e-10, -1e-10)).map(([ms, d]) => ms / 1000 + d),
+  );
+
+  it('takes float shortcuts that agree with the decimal definition', () => {
+    fc.assert(
+      fc.property(times, (t) => {
+        expect(secondsToMillis(t)).toBe(millisFromDecimal(t));
+      }),
+      { numRuns: 20_000 },
+    );
+    for (const t of [1.005, 4.35, 0.0009999, 0.001, -0.001, 999_999_999.999, 123.4565, 0.30000000000000004]) {
+      expect(secondsToMillis(t)).toBe(millisFromDecimal(t));
+    }
+  });
+
+  it('EventClock formats like eventTimeIso, second after second and across the epoch', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: -1e12, max: 1e12 }), fc.array(times, { maxLength: 30 }), (startMs, ts) => {
+        const clock = new EventClock(startMs);
+        for (const t of [...ts].sort((a, b) => a - b)) {
+          const ms = startMs + secondsToMillis(t);
+          if (Math.abs(ms) > 8.64e15) continue; // outside the Date range: both throw
+          expect(clock.iso(t)).toBe(eventTimeIso(startMs, t));
+        }
+      }),
+    );
+    expect(() => new EventClock(0).iso(1e21)).toThrow(RangeError);
   });
 });
 
@@ -128,6 +167,30 @@ describe('JSON file', () => {
         '{"time":"2024-07-25T15:56:38.317Z","type":"o","stream":"\uFEFF"}]',
     );
     expect(JSON.parse(text)).toHaveLength(4);
+  });
+
+  it('writes each payload exactly as JSON.stringify of its decoding, whatever the bytes and chunk size', async () => {
+    const piece = fc.oneof(
+      fc.uint8Array({ maxLength: 12 }),
+      fc.uint8Array({ maxLength: 6, min: 0, max: 0x7f }),
+      fc.constantFrom(...['€', '😀', 'é', '"', '\\', '\n', '\r\n', '\x1b[0m', '\x7f', '\u2028', '\uFEFF'].map(utf8)),
+      fc.constantFrom(bytes(0xe2, 0x82), bytes(0xed, 0xa0, 0x80), bytes(0xc0, 0xaf), bytes(0xff)),
+    );
+    const payload = fc.array(piece, { maxLength: 12 }).map((ps) => new Uint8Array(Buffer.concat(ps)));
+    await fc.assert(
+      fc.asyncProperty(fc.array(payload, { maxLength: 6 }), fc.integer({ min: 16, max: 64 }), async (payloads, chunk) => {
+        const decode = (p: Uint8Array) => JSON.stringify(utf8Decoder().decode(p));
+        const events = payloads.map((p, k) => ev(k, 'o', p));
+        const text = await collectText(renderJsonFile(source(events), START));
+        const times = payloads.map((_, k) => eventTimeIso(START.getTime(), k));
+        expect(text).toBe(`[${payloads.map((p, k) => `{"time":"${times[k]}","type":"o","stream":${decode(p)}}`).join(',')}]`);
+        // and through a sink of small chunks, which the escapes and runs straddle
+        const sink = new ChunkSink(chunk);
+        const written = payloads.filter((p) => writeJsonString(sink, p));
+        expect(written).toEqual(payloads.filter((p) => isUtf8(p)));
+        expect(Buffer.concat(sink.finish()).toString()).toBe(written.map(decode).join(''));
+      }),
+    );
   });
 
   it('no events → []', async () => {
