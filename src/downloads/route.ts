@@ -4,7 +4,7 @@ import { pipeline } from 'node:stream/promises';
 import { renderDownload } from '../render/index.ts';
 import type { Route } from '../server.ts';
 import { sendJson } from '../server.ts';
-import { readEvents } from '../sessions/store.ts';
+import { readEventBatches } from '../sessions/store.ts';
 import { contentDisposition } from './filename.ts';
 import { checkDownload } from './service.ts';
 
@@ -49,7 +49,7 @@ export function downloadRoute(secrets: string[], now: () => number): Route {
       res.end(req.method === 'HEAD' ? undefined : body);
       return true;
     }
-    const file = renderDownload(params.extension, readEvents(session.id, params.kinds), session.startDate, {
+    const file = renderDownload(params.extension, readEventBatches(session.id, params.kinds), session.startDate, {
       types: params.kinds,
       newline: params.newline,
       eventTime: params.eventTime,

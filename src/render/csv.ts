@@ -18,6 +18,10 @@ const encoder = new TextEncoder();
 const PLAIN_NUMBER = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
 const NEEDS_QUOTES = /[",\r\n]/;
 
+/** The next `byte` in `data` at or after `from`, given the previous answer `at` (-1: none left, -2: not searched). */
+const nextByte = (data: Uint8Array, at: number, byte: number, from: number): number =>
+  at === -1 || at >= from ? at : data.indexOf(byte, from);
+
 const isGuardStart = (c: number | undefined): boolean => c === 0x3d || c === 0x2b || c === 0x2d || c === 0x40; // = + - @
 
 /** §6 step 4 for one decoded field: formula guard, then RFC 4180 quoting. */
@@ -171,7 +175,6 @@ export class CsvWriter {
     let quote = -2;
     let comma = -2;
     let cr = -2;
-    const next = (at: number, byte: number, from: number): number => (at === -1 || at >= from ? at : data.indexOf(byte, from));
     for (let lineStart = start; lineStart <= end; ) {
       let lineEnd = data.indexOf(LF, lineStart);
       if (lineEnd === -1 || lineEnd > end) lineEnd = end;
@@ -179,11 +182,11 @@ export class CsvWriter {
       if (contentEnd > lineStart) {
         if (prefixLen > 0) sink.writeRange(this.prefix, 0, prefixLen);
         for (let f = lineStart; ; ) {
-          tab = next(tab, TAB, f);
+          tab = nextByte(data, tab, TAB, f);
           const fieldEnd = tab === -1 || tab > contentEnd ? contentEnd : tab;
-          quote = next(quote, QUOTE, f);
-          comma = next(comma, COMMA, f);
-          cr = next(cr, CR, f);
+          quote = nextByte(data, quote, QUOTE, f);
+          comma = nextByte(data, comma, COMMA, f);
+          cr = nextByte(data, cr, CR, f);
           const quoted = (quote !== -1 && quote < fieldEnd) || (comma !== -1 && comma < fieldEnd) || (cr !== -1 && cr < fieldEnd);
           if (quoted) sink.writeByte(QUOTE);
           if (fieldEnd > f && isGuardStart(data[f]) && !PLAIN_NUMBER.test(this.decoder.decode(data.subarray(f, fieldEnd)))) {
@@ -194,7 +197,7 @@ export class CsvWriter {
             sink.writeRange(data, run, quote + 1);
             sink.writeByte(QUOTE); // doubled
             run = quote + 1;
-            quote = next(quote, QUOTE, run);
+            quote = nextByte(data, quote, QUOTE, run);
           }
           sink.writeRange(data, run, fieldEnd);
           if (quoted) sink.writeByte(QUOTE);

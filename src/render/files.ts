@@ -34,12 +34,18 @@ export interface FileOptions {
   maxCsvFieldBytes?: number;
 }
 
+/**
+ * The events a file is rendered from, in batches (a stored chunk's worth: readEventBatches). A
+ * batch's output is yielded once it is rendered, so memory is bounded by a batch's rendering.
+ */
+export type EventBatches = AsyncIterable<readonly SessionEvent[]>;
+
 const SPACE = new Uint8Array([0x20]);
 const NEWLINE = new Uint8Array([0x0a]);
 
 /** Raw (§6): [event time + space] payload [\n], per selected event. */
 export async function* renderRawFile(
-  events: AsyncIterable<SessionEvent>,
+  events: EventBatches,
   startDate: Date,
   options: FileOptions = {},
 ): AsyncGenerator<Uint8Array> {
@@ -47,14 +53,16 @@ export async function* renderRawFile(
   if (types.none) return;
   const clock = new EventClock(startDate.getTime());
   const sink = new ChunkSink();
-  for await (const e of events) {
-    if (!types[e.type]) continue;
-    if (options.eventTime) {
-      sink.writeString(clock.iso(e.time));
-      sink.write(SPACE);
+  for await (const batch of events) {
+    for (const e of batch) {
+      if (!types[e.type]) continue;
+      if (options.eventTime) {
+        sink.writeString(clock.iso(e.time));
+        sink.write(SPACE);
+      }
+      sink.write(e.data);
+      if (options.newline) sink.write(NEWLINE);
     }
-    sink.write(e.data);
-    if (options.newline) sink.write(NEWLINE);
     yield* sink.drain();
   }
   yield* sink.finish();
@@ -62,7 +70,7 @@ export async function* renderRawFile(
 
 /** CSV (§6), records ending in CRLF, no header. */
 export async function* renderCsvFile(
-  events: AsyncIterable<SessionEvent>,
+  events: EventBatches,
   startDate: Date,
   options: FileOptions = {},
 ): AsyncGenerator<Uint8Array> {
@@ -71,11 +79,13 @@ export async function* renderCsvFile(
   const clock = new EventClock(startDate.getTime());
   const sink = new ChunkSink();
   const csv = new CsvWriter(sink, { eventTime: !!options.eventTime, maxFieldBytes: options.maxCsvFieldBytes });
-  for await (const e of events) {
-    if (!types[e.type]) continue;
-    const time = options.eventTime ? clock.iso(e.time) : '';
-    csv.push(e.data, time);
-    if (options.newline) csv.push(NEWLINE, time);
+  for await (const batch of events) {
+    for (const e of batch) {
+      if (!types[e.type]) continue;
+      const time = options.eventTime ? clock.iso(e.time) : '';
+      csv.push(e.data, time);
+      if (options.newline) csv.push(NEWLINE, time);
+    }
     yield* sink.drain();
   }
   csv.end();
@@ -84,7 +94,7 @@ export async function* renderCsvFile(
 
 /** JSON (§6): one array of {time, type, stream}, each payload decoded on its own; `newline`/`eventTime` do not apply. */
 export async function* renderJsonFile(
-  events: AsyncIterable<SessionEvent>,
+  events: EventBatches,
   startDate: Date,
   options: FileOptions = {},
 ): AsyncGenerator<Uint8Array> {
@@ -95,12 +105,14 @@ export async function* renderJsonFile(
   sink.writeString('[');
   if (!types.none) {
     let first = true;
-    for await (const e of events) {
-      if (!types[e.type]) continue;
-      sink.writeString(`${first ? '' : ','}{"time":"${clock.iso(e.time)}","type":"${e.type}","stream":`);
-      if (!writeJsonString(sink, e.data)) sink.writeString(JSON.stringify(decoder.decode(e.data)));
-      sink.writeByte(0x7d); // }
-      first = false;
+    for await (const batch of events) {
+      for (const e of batch) {
+        if (!types[e.type]) continue;
+        sink.writeString(`${first ? '' : ','}{"time":"${clock.iso(e.time)}","type":"${e.type}","stream":`);
+        if (!writeJsonString(sink, e.data)) sink.writeString(JSON.stringify(decoder.decode(e.data)));
+        sink.writeByte(0x7d); // }
+        first = false;
+      }
       yield* sink.drain();
     }
   }
@@ -111,7 +123,7 @@ export async function* renderJsonFile(
 /** The file for a download link's extension, with its content type. */
 export function renderDownload(
   extension: string,
-  events: AsyncIterable<SessionEvent>,
+  events: EventBatches,
   startDate: Date,
   options: FileOptions = {},
 ): { format: DownloadFormat; contentType: string; body: AsyncGenerator<Uint8Array> } {

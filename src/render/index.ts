@@ -20,7 +20,7 @@ export {
   renderJsonFile,
   renderRawFile,
 } from './files.ts';
-export type { DownloadFormat, FileOptions } from './files.ts';
+export type { DownloadFormat, EventBatches, FileOptions } from './files.ts';
 export { CsvWriter, DEFAULT_MAX_CSV_FIELD_BYTES, csvField } from './csv.ts';
 export { CHUNK_BYTES, ChunkSink } from './chunks.ts';
 export { base64Length, eventTimeIso, secondsToMillis, typeFilter, utf8Decoder } from './common.ts';

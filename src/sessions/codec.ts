@@ -48,8 +48,9 @@ export function encodeEvents(events: readonly SessionEvent[], maxPartBytes: numb
 }
 
 /** Decodes a stored chunk. Payloads are views into `data`, not copies. */
-export function* decodeEvents(data: Uint8Array): Generator<SessionEvent> {
+export function decodeEvents(data: Uint8Array): SessionEvent[] {
   const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
+  const events: SessionEvent[] = [];
   let at = 0;
   while (at + HEADER <= data.length) {
     const time = view.getFloat64(at);
@@ -57,8 +58,9 @@ export function* decodeEvents(data: Uint8Array): Generator<SessionEvent> {
     const length = view.getUint32(at + 9);
     const end = at + HEADER + length;
     if (!type || end > data.length) throw new Error('corrupt event chunk');
-    yield { time, type, data: data.subarray(at + HEADER, end) };
+    events.push({ time, type, data: data.subarray(at + HEADER, end) });
     at = end;
   }
   if (at !== data.length) throw new Error('corrupt event chunk');
+  return events;
 }

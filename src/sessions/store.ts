@@ -8,20 +8,30 @@ export const MAX_PART_BYTES = 1024 * 1024;
 const PAGE = 4;
 
 /**
- * The stored events of a session, in recorded order, read a few chunks at a time so memory
- * stays bounded whatever the session's size. `kinds` selects event types (all when omitted).
+ * The stored events of a session, in recorded order, one batch per stored chunk (at most
+ * MAX_PART_BYTES of payload, or one bigger event), read a few chunks at a time so that memory stays
+ * bounded whatever the session's size. Batches spare the readers an await per event. `kinds`
+ * selects event types (all when omitted); a chunk without any of them yields no batch.
  */
-export async function* readEvents(sessionId: string, kinds?: ReadonlySet<EventKind>): AsyncGenerator<SessionEvent> {
+export async function* readEventBatches(
+  sessionId: string,
+  kinds?: ReadonlySet<EventKind>,
+): AsyncGenerator<SessionEvent[]> {
   let after: { sequence: number; part: number } | undefined;
   for (;;) {
     const rows = await readChunkPage(sessionId, after, PAGE);
     for (const row of rows) {
-      for (const event of decodeEvents(row.data)) {
-        if (!kinds || kinds.has(event.type)) yield event;
-      }
+      const events = decodeEvents(row.data);
+      const batch = kinds ? events.filter((e) => kinds.has(e.type)) : events;
+      if (batch.length > 0) yield batch;
     }
     const last = rows.at(-1);
     if (!last || rows.length < PAGE) return;
     after = { sequence: last.sequence, part: last.part };
   }
+}
+
+/** readEventBatches, an event at a time. */
+export async function* readEvents(sessionId: string, kinds?: ReadonlySet<EventKind>): AsyncGenerator<SessionEvent> {
+  for await (const batch of readEventBatches(sessionId, kinds)) yield* batch;
 }

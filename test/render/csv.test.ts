@@ -2,13 +2,13 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { csvField, eventTimeIso, renderCsvFile, type FileOptions } from '../../src/render/index.ts';
 import type { EventKind, SessionEvent } from '../../src/sessions/event.ts';
-import { collectText, ev, source, splitInto, utf8 } from './helpers.ts';
+import { batched, collectText, ev, splitInto, utf8 } from './helpers.ts';
 
 const START = new Date('2024-07-25T15:56:35.317Z');
 const T = (time: number) => eventTimeIso(START.getTime(), time);
 const bytes = (...b: number[]) => new Uint8Array(b);
 const csv = (events: SessionEvent[], options: FileOptions = {}) =>
-  collectText(renderCsvFile(source(events), START, options));
+  collectText(renderCsvFile(batched(events), START, options));
 const one = (text: string | Uint8Array, options: FileOptions = {}) => csv([ev(0, 'o', text)], options);
 
 /** §6 CSV written the obvious way over the whole content, to compare the streaming writer with. */
@@ -203,7 +203,7 @@ describe('CSV file', () => {
   it('chunks stay small even for many tiny records', async () => {
     const events = Array.from({ length: 20_000 }, (_, k) => ev(k, 'o', `${k}\t-${k}\n`));
     const sizes: number[] = [];
-    for await (const c of renderCsvFile(source(events), START)) sizes.push(c.length);
+    for await (const c of renderCsvFile(batched(events), START)) sizes.push(c.length);
     expect(Math.max(...sizes)).toBeLessThanOrEqual(64 * 1024);
     expect(sizes.length).toBeGreaterThan(1);
   });

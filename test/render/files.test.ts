@@ -14,7 +14,7 @@ import {
   renderRawFile,
   secondsToMillis,
 } from '../../src/render/index.ts';
-import { collect, collectText, ev, source, utf8 } from './helpers.ts';
+import { batched, collect, collectText, ev, utf8 } from './helpers.ts';
 
 const START = new Date('2024-07-25T15:56:35.317Z');
 const bytes = (...b: number[]) => new Uint8Array(b);
@@ -89,7 +89,7 @@ describe('download formats', () => {
     ['csv2', 'raw'],
   ] as const)('%s → %s', (ext, format) => {
     expect(downloadFormatFor(ext)).toBe(format);
-    expect(renderDownload(ext, source([]), START).contentType).toBe(DOWNLOAD_CONTENT_TYPES[format]);
+    expect(renderDownload(ext, batched([]), START).contentType).toBe(DOWNLOAD_CONTENT_TYPES[format]);
   });
 
   it('content types', () => {
@@ -104,28 +104,28 @@ describe('download formats', () => {
 describe('raw file', () => {
   it('keeps payload bytes unchanged, binary and invalid UTF-8 included', async () => {
     const data = bytes(0, 0xff, 0x1b, 0x5b, 0x6d, 0x0d, 0x0a, 0xe2, 0x82);
-    const out = await collect(renderRawFile(source([ev(1, 'o', data), ev(2, 'i', 'x')]), START));
+    const out = await collect(renderRawFile(batched([ev(1, 'o', data), ev(2, 'i', 'x')]), START));
     expect(out).toEqual(data);
   });
 
   it('prefixes event time and a space, appends newline', async () => {
     const text = await collectText(
-      renderRawFile(source([ev(0.5, 'o', 'a'), ev(0.6, 'e', '')]), START, { eventTime: true, newline: true }),
+      renderRawFile(batched([ev(0.5, 'o', 'a'), ev(0.6, 'e', '')]), START, { eventTime: true, newline: true }),
     );
     expect(text).toBe('2024-07-25T15:56:35.817Z a\n2024-07-25T15:56:35.917Z \n');
   });
 
   it('empty selection → empty file, source not read', async () => {
-    const src = source([ev(0, 'o', 'x')]);
+    const src = batched([ev(0, 'o', 'x')]);
     expect((await collect(renderRawFile(src, START, { types: [] }))).length).toBe(0);
     expect(src.pulled).toBe(0);
-    expect((await collect(renderRawFile(source([ev(0, 'i', 'x')]), START))).length).toBe(0);
+    expect((await collect(renderRawFile(batched([ev(0, 'i', 'x')]), START))).length).toBe(0);
   });
 
   it('coalesces small writes into 64 KiB chunks and passes big payloads through', async () => {
     const small = Array.from({ length: 5000 }, (_, k) => ev(k, 'o', new Uint8Array(100).fill(k % 256)));
     const chunks: Uint8Array[] = [];
-    for await (const c of renderRawFile(source(small), START, { newline: true })) chunks.push(c);
+    for await (const c of renderRawFile(batched(small), START, { newline: true })) chunks.push(c);
     expect(chunks.length).toBe(Math.ceil((5000 * 101) / CHUNK_BYTES));
     expect(chunks.slice(0, -1).every((c) => c.length === CHUNK_BYTES)).toBe(true);
     expect(Buffer.concat(chunks).equals(Buffer.concat(small.map((e) => Buffer.concat([e.data, bytes(10)]))))).toBe(
@@ -133,17 +133,17 @@ describe('raw file', () => {
     );
 
     const big = new Uint8Array(3 * CHUNK_BYTES + 5).fill(7);
-    const out = await collect(renderRawFile(source([ev(0, 'o', 'head'), ev(1, 'o', big), ev(2, 'o', 'tail')]), START));
+    const out = await collect(renderRawFile(batched([ev(0, 'o', 'head'), ev(1, 'o', big), ev(2, 'o', 'tail')]), START));
     expect(Buffer.from(out).equals(Buffer.concat([utf8('head'), big, utf8('tail')]))).toBe(true);
   });
 
   it('is streamed: yields before reading the whole source, and closing it closes the source', async () => {
-    const src = source(Array.from({ length: 10_000 }, (_, k) => ev(k, 'o', new Uint8Array(1000))));
+    const src = batched(Array.from({ length: 10_000 }, (_, k) => ev(k, 'o', new Uint8Array(1000))), 10);
     let chunks = 0;
     for await (const _ of renderRawFile(src, START)) {
       if (++chunks === 2) break;
     }
-    expect(src.pulled).toBeLessThan(200);
+    expect(src.pulled).toBeLessThan(20); // batches of 10 events
     expect(src.finished).toBe(false);
     expect(src.closed).toBe(true);
   });
@@ -159,7 +159,7 @@ describe('JSON file', () => {
       ev(2, 'i', 'skipped'),
       ev(3, 'o', bytes(0xef, 0xbb, 0xbf)),
     ];
-    const text = await collectText(renderJsonFile(source(events), START, { newline: true, eventTime: false }));
+    const text = await collectText(renderJsonFile(batched(events), START, { newline: true, eventTime: false }));
     expect(text).toBe(
       '[{"time":"2024-07-25T15:56:35.317Z","type":"o","stream":"\uFFFD"},' +
         '{"time":"2024-07-25T15:56:35.318Z","type":"o","stream":"\uFFFD"},' +
@@ -181,7 +181,7 @@ describe('JSON file', () => {
       fc.asyncProperty(fc.array(payload, { maxLength: 6 }), fc.integer({ min: 16, max: 64 }), async (payloads, chunk) => {
         const decode = (p: Uint8Array) => JSON.stringify(utf8Decoder().decode(p));
         const events = payloads.map((p, k) => ev(k, 'o', p));
-        const text = await collectText(renderJsonFile(source(events), START));
+        const text = await collectText(renderJsonFile(batched(events), START));
         const times = payloads.map((_, k) => eventTimeIso(START.getTime(), k));
         expect(text).toBe(`[${payloads.map((p, k) => `{"time":"${times[k]}","type":"o","stream":${decode(p)}}`).join(',')}]`);
         // and through a sink of small chunks, which the escapes and runs straddle
@@ -194,14 +194,14 @@ describe('JSON file', () => {
   });
 
   it('no events → []', async () => {
-    expect(await collectText(renderJsonFile(source([]), START))).toBe('[]');
-    expect(await collectText(renderJsonFile(source([ev(0, 'o', 'x')]), START, { types: [] }))).toBe('[]');
-    expect(await collectText(renderJsonFile(source([ev(0, 'i', 'x')]), START))).toBe('[]');
+    expect(await collectText(renderJsonFile(batched([]), START))).toBe('[]');
+    expect(await collectText(renderJsonFile(batched([ev(0, 'o', 'x')]), START, { types: [] }))).toBe('[]');
+    expect(await collectText(renderJsonFile(batched([ev(0, 'i', 'x')]), START))).toBe('[]');
   });
 
   it('many events stream out as one valid array', async () => {
     const events = Array.from({ length: 3000 }, (_, k) => ev(k / 1000, k % 2 ? 'o' : 'e', `line ${k}\n`));
-    const parsed = JSON.parse(await collectText(renderJsonFile(source(events), START))) as { stream: string }[];
+    const parsed = JSON.parse(await collectText(renderJsonFile(batched(events), START))) as { stream: string }[];
     expect(parsed).toHaveLength(3000);
     expect(parsed[2999]).toEqual({ time: '2024-07-25T15:56:38.316Z', type: 'o', stream: 'line 2999\n' });
   });

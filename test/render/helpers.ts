@@ -54,6 +54,13 @@ export function source<T>(items: Iterable<T>): AsyncIterable<T> & { pulled: numb
   return state;
 }
 
+/** `source` of the events in batches of `size`, as a file renderer reads them (readEventBatches). */
+export function batched(events: SessionEvent[], size = 3): ReturnType<typeof source<SessionEvent[]>> {
+  const batches: SessionEvent[][] = [];
+  for (let k = 0; k < events.length; k += size) batches.push(events.slice(k, k + size));
+  return source(batches);
+}
+
 export async function collect(chunks: AsyncIterable<Uint8Array>): Promise<Uint8Array> {
   const parts: Uint8Array[] = [];
   for await (const c of chunks) parts.push(c);

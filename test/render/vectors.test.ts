@@ -12,7 +12,7 @@ import {
   type QueryRecord,
 } from '../../src/render/index.ts';
 import type { SessionEvent } from '../../src/sessions/event.ts';
-import { b64, collect, collectText, ev, source, utf8, vectors } from './helpers.ts';
+import { b64, batched, collect, collectText, ev, source, utf8, vectors } from './helpers.ts';
 
 const eventsOf = (s: (typeof vectors.sessions)[number]): SessionEvent[] =>
   s.events.map(([time, type, data]) => ({ time, type, data: b64(data) }));
@@ -50,7 +50,7 @@ describe('vectors.json downloads', () => {
   for (const s of vectors.sessions) {
     for (const d of s.downloads ?? []) {
       it(`${s.name}: .${d.extension} events=${JSON.stringify(d.events)} newline=${d.newline} eventTime=${d.eventTime}`, async () => {
-        const { body } = renderDownload(d.extension, source(eventsOf(s)), new Date(s.startDate), {
+        const { body } = renderDownload(d.extension, batched(eventsOf(s)), new Date(s.startDate), {
           types: d.events,
           newline: d.newline,
           eventTime: d.eventTime,
@@ -64,7 +64,7 @@ describe('vectors.json downloads', () => {
 
   it('JSON is the compact text of §6, keys in order time, type, stream', async () => {
     const s = vectors.sessions[0]!;
-    const text = await collectText(renderDownload('json', source(eventsOf(s)), new Date(s.startDate)).body);
+    const text = await collectText(renderDownload('json', batched(eventsOf(s)), new Date(s.startDate)).body);
     expect(text).toBe(
       '[{"time":"2024-07-25T15:56:35.817Z","type":"o","stream":"col1\\tcol2\\n1\\t2\\n(1 row)\\n"},' +
         '{"time":"2024-07-25T15:56:37.017Z","type":"e","stream":"ERROR: x\\n"}]',
@@ -77,7 +77,7 @@ describe('vectors.json csvFields', () => {
     it(`${JSON.stringify(input)} → ${JSON.stringify(output)}`, async () => {
       expect(csvField(input)).toBe(output);
       // And as the only field of a line in a file.
-      const text = await collectText(renderCsvFile(source([ev(0, 'o', utf8(input))]), new Date(0)));
+      const text = await collectText(renderCsvFile(batched([ev(0, 'o', utf8(input))]), new Date(0)));
       expect(text).toBe(`${output}\r\n`);
     });
   }
