@@ -14,6 +14,8 @@ export interface Config {
   maxAppendBytes: number;
   maxAppendEvents: number;
   maxRequestBytes: number;
+  /** How long a checked API key is trusted without asking the database again (0: always ask). */
+  keyCacheSeconds: number;
   logLevel: string;
 }
 
@@ -43,6 +45,7 @@ const schema = z.object({
   REEL_MAX_INLINE_STREAM_BYTES: intIn(1, 2 ** 31).default(8 * 1024 * 1024),
   REEL_MAX_APPEND_BYTES: intIn(1, 256 * 1024 * 1024).default(16 * 1024 * 1024),
   REEL_MAX_APPEND_EVENTS: intIn(1, 10_000_000).default(100_000),
+  REEL_KEY_CACHE_SECONDS: intIn(0, 300).default(5),
   REEL_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -77,6 +80,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     maxAppendBytes: e.REEL_MAX_APPEND_BYTES,
     maxAppendEvents: e.REEL_MAX_APPEND_EVENTS,
     maxRequestBytes,
+    keyCacheSeconds: e.REEL_KEY_CACHE_SECONDS,
     logLevel: e.REEL_LOG_LEVEL,
   };
 }

@@ -2,7 +2,7 @@ import http from 'node:http';
 import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
 import { GraphQLError } from 'graphql';
 import { createYoga, type YogaServerInstance } from 'graphql-yoga';
-import { bearerKey, viewerForKey } from './auth/keys.ts';
+import { bearerKey, KeyCache } from './auth/keys.ts';
 import type { Config } from './config.ts';
 import { downloadRoute } from './downloads/route.ts';
 import { downloadSecrets } from './downloads/secret.ts';
@@ -23,6 +23,7 @@ export function createGraphQL(
   downloadSecrets: string[],
   now: () => number = Date.now,
 ): YogaServerInstance<ServerContext, Context> {
+  const keys = new KeyCache(config.keyCacheSeconds * 1000, now);
   return createYoga<ServerContext, Context>({
     schema,
     graphqlEndpoint: '/graphql',
@@ -45,7 +46,7 @@ export function createGraphQL(
     ],
     context: async ({ request }) => {
       const key = bearerKey(request.headers.get('authorization'));
-      return { viewer: key ? await viewerForKey(key) : null, config, downloadSecrets, now };
+      return { viewer: key ? await keys.viewer(key) : null, config, downloadSecrets, now };
     },
     maskedErrors: {
       maskError(error, message) {

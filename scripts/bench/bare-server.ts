@@ -6,7 +6,7 @@
  */
 import http from 'node:http';
 import { openAppDatabase } from '../../src/app.ts';
-import { bearerKey, viewerForKey } from '../../src/auth/keys.ts';
+import { bearerKey, KeyCache } from '../../src/auth/keys.ts';
 import { loadConfig } from '../../src/config.ts';
 import { prisma } from '../../src/db/client.ts';
 import { createLogger } from '../../src/logger.ts';
@@ -73,6 +73,7 @@ async function readBody(req: http.IncomingMessage): Promise<string> {
 const config = loadConfig();
 const logger = createLogger(config.logLevel);
 const db = await openAppDatabase(config, logger);
+const keys = new KeyCache(config.keyCacheSeconds * 1000); // as reel's server does
 
 const server = http.createServer(async (req, res) => {
   try {
@@ -80,7 +81,7 @@ const server = http.createServer(async (req, res) => {
     if (path === '/healthz') return send(res, 200, { status: 'ok' });
     const body = JSON.parse((await readBody(req)) || '{}') as { id?: string };
     const key = bearerKey(req.headers.authorization ?? null);
-    const viewer = key ? await viewerForKey(key) : null;
+    const viewer = key ? await keys.viewer(key) : null;
     if (!viewer) return send(res, 401, { message: 'unauthorized' });
     if (path === '/session') {
       const where = visibleSessionWhere(viewer, String(body.id));

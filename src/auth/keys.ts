@@ -1,4 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
+import { LRUCache } from 'lru-cache';
 import { prisma } from '../db/client.ts';
 import type { Role } from '../generated/prisma/enums.ts';
 import { isUuid } from '../util.ts';
@@ -51,12 +52,48 @@ export async function createApiKey(input: NewKey): Promise<{ id: string; key: st
   return { id: row.id, key };
 }
 
-/** The viewer for a presented key, or null when the key is unknown or revoked. */
-export async function viewerForKey(key: string): Promise<Viewer | null> {
-  if (!key.startsWith(KEY_PREFIX) || key.length > 200) return null;
-  const row = await prisma().apiKey.findUnique({ where: { keyHash: hashKey(key) } });
+/** Whether a presented key could be one of ours at all (checked before any hashing or lookup). */
+const plausibleKey = (key: string): boolean => key.startsWith(KEY_PREFIX) && key.length <= 200;
+
+/** The viewer for a key's hash, or null when the key is unknown or revoked. */
+async function viewerForKeyHash(keyHash: string): Promise<Viewer | null> {
+  const row = await prisma().apiKey.findUnique({ where: { keyHash } });
   if (!row || row.revokedAt) return null;
   return viewerFromRow(row);
+}
+
+/**
+ * The viewer for a presented key (null when it is unknown or revoked), with a short memory: a key
+ * found valid is trusted for `ttlMs` (by `now`) without asking the database again, so a revocation
+ * takes effect within that time on every server (REEL_KEY_CACHE_SECONDS; 0 asks every time).
+ * Unknown and revoked keys are never remembered (a flood of made-up keys cannot evict real ones, and
+ * a new key works at once); concurrent checks of one key share one lookup.
+ */
+export class KeyCache {
+  private readonly entries: LRUCache<string, { viewer: Promise<Viewer | null>; until: number }>;
+
+  constructor(
+    private readonly ttlMs: number,
+    private readonly now: () => number = Date.now,
+    max = 10_000,
+  ) {
+    this.entries = new LRUCache({ max });
+  }
+
+  viewer(key: string): Promise<Viewer | null> {
+    if (!plausibleKey(key)) return Promise.resolve(null);
+    const keyHash = hashKey(key);
+    if (this.ttlMs <= 0) return viewerForKeyHash(keyHash);
+    const hit = this.entries.get(keyHash);
+    if (hit && hit.until > this.now()) return hit.viewer;
+    const entry = { viewer: viewerForKeyHash(keyHash), until: this.now() + this.ttlMs };
+    this.entries.set(keyHash, entry);
+    const forget = () => {
+      if (this.entries.peek(keyHash) === entry) this.entries.delete(keyHash);
+    };
+    entry.viewer.then((viewer) => viewer ?? forget(), forget);
+    return entry.viewer;
+  }
 }
 
 /** The viewer for a key id, used to re-check a download link's issuer; null when revoked or gone. */

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createApiKey } from '../../src/auth/keys.ts';
+import { createApiKey, hashKey, KeyCache } from '../../src/auth/keys.ts';
 import { prisma } from '../../src/db/client.ts';
 import { startTestApp, type TestApp } from '../support/app.ts';
 import {
@@ -22,6 +22,12 @@ import {
 /* Spec §7 (access) through the real HTTP surface, and the `sessions` query of §2. */
 
 let app: TestApp;
+/** The server's clock: real time plus `skew`, which tests move forward past the API-key cache. */
+let skew = 0;
+const clock = () => Date.now() + skew;
+const pastKeyCache = () => {
+  skew += app.config.keyCacheSeconds * 1000;
+};
 let orgA: string;
 let orgB: string;
 const k = {} as Record<
@@ -53,7 +59,7 @@ async function sessionOf(key: string, id: string) {
 }
 
 beforeAll(async () => {
-  app = await startTestApp();
+  app = await startTestApp({}, { now: clock });
   orgA = await app.org('acme');
   orgB = await app.org('globex');
   k.adminA = await app.key(orgA, 'ADMIN', 'root');
@@ -143,9 +149,20 @@ describe('unauthenticated calls', () => {
     await expectUnauthenticated({ authorization: `Bearer ${'x'.repeat(10_000)}` });
   });
 
-  it('rejects a revoked key (and accepted it before)', async () => {
+  it('rejects a revoked key once the key cache has expired (and accepted it before)', async () => {
+    expect(app.config.keyCacheSeconds).toBe(5);
     const { id, key } = await createApiKey({ orgId: orgA, role: 'ADMIN', subject: 'temp-admin' });
     expect(await listIds(key)).toHaveLength(orgASessions().length);
+    await prisma().apiKey.update({ where: { id }, data: { revokedAt: new Date() } });
+    // Decided: a key checked in the last REEL_KEY_CACHE_SECONDS is trusted without a lookup.
+    skew += app.config.keyCacheSeconds * 1000 - 100;
+    expect(await listIds(key)).toHaveLength(orgASessions().length);
+    skew += 100;
+    await expectUnauthenticated({ authorization: `Bearer ${key}` });
+  });
+
+  it('rejects a key revoked before its first use at once', async () => {
+    const { id, key } = await createApiKey({ orgId: orgA, role: 'ADMIN', subject: 'temp-admin-2' });
     await prisma().apiKey.update({ where: { id }, data: { revokedAt: new Date() } });
     await expectUnauthenticated({ authorization: `Bearer ${key}` });
   });
@@ -154,6 +171,7 @@ describe('unauthenticated calls', () => {
     const { id, key } = await createApiKey({ orgId: orgA, role: 'RECORDER', subject: 'temp-recorder' });
     const sid = await open(key, { verb: 'EXEC', type: 'database', roleName: 'r' });
     await prisma().apiKey.update({ where: { id }, data: { revokedAt: new Date() } });
+    pastKeyCache();
     expect(codeOf(await app.gql(APPEND, { id: sid, seq: 0, events: [ev(0, 'OUTPUT', 'x')] }, key))).toBe('UNAUTHENTICATED');
     expect(codeOf(await app.gql(CLOSE, { id: sid }, key))).toBe('UNAUTHENTICATED');
     expect(codeOf(await app.gql(OPEN, { input: { verb: 'EXEC', type: 'database', roleName: 'r2' } }, key))).toBe(
@@ -172,6 +190,37 @@ describe('unauthenticated calls', () => {
     expect(ids.filter((id) => !orgASessions().includes(id))).toHaveLength(1); // the temp recorder's session only
     const read = ok(await app.gql<{ session: { status: string } }>(SESSION, { id: s.alice }, k.adminA));
     expect(read.session.status).toBe('OPEN');
+  });
+});
+
+describe('the API-key cache', () => {
+  const made = () => `reel_${randomUUID()}${randomUUID()}`;
+
+  it('with REEL_KEY_CACHE_SECONDS=0 asks the database every time', async () => {
+    const { id, key } = await createApiKey({ orgId: orgA, role: 'AUDITOR', subject: 'uncached' });
+    const cache = new KeyCache(0, clock);
+    expect((await cache.viewer(key))?.subject).toBe('uncached');
+    await prisma().apiKey.update({ where: { id }, data: { revokedAt: new Date() } });
+    expect(await cache.viewer(key)).toBeNull();
+  });
+
+  it('never remembers an unknown key: one stored later works at once', async () => {
+    const cache = new KeyCache(60_000, clock);
+    const key = made();
+    expect(await cache.viewer(key)).toBeNull();
+    await prisma().apiKey.create({
+      data: { orgId: orgA, role: 'AUDITOR', subject: 'late', keyHash: hashKey(key), prefix: key.slice(0, 11) },
+    });
+    expect((await cache.viewer(key))?.subject).toBe('late');
+  });
+
+  it('shares one lookup between concurrent checks of a key, and rejects implausible keys without one', async () => {
+    const cache = new KeyCache(60_000, clock);
+    const first = cache.viewer(k.auditorA);
+    expect(cache.viewer(k.auditorA)).toBe(first);
+    expect((await first)?.role).toBe('AUDITOR');
+    expect(await cache.viewer(`not-reel_${made()}`)).toBeNull();
+    expect(await cache.viewer(`reel_${'x'.repeat(300)}`)).toBeNull();
   });
 });
 

@@ -25,7 +25,7 @@ export interface TestApp {
 }
 
 /** A real reel server on a loopback port with a fresh database; no demo data. */
-export async function startTestApp(env: Record<string, string> = {}): Promise<TestApp> {
+export async function startTestApp(env: Record<string, string> = {}, options: { now?: () => number } = {}): Promise<TestApp> {
   const database = await createTestDatabase();
   const config = loadConfig({
     PORT: '0',
@@ -35,7 +35,7 @@ export async function startTestApp(env: Record<string, string> = {}): Promise<Te
     ...(database.databaseUrl && { DATABASE_URL: database.databaseUrl }),
     ...env,
   });
-  const running = await startServer(config, createLogger(config.logLevel), { bootstrap: false });
+  const running = await startServer(config, createLogger(config.logLevel), { bootstrap: false, ...options });
   const gql: TestApp['gql'] = async (query, variables, key) => {
     const res = await fetch(`${running.url}/graphql`, {
       method: 'POST',
