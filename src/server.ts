@@ -17,19 +17,30 @@ export interface ServerOptions {
   now?: () => number;
 }
 
+export interface GraphQLOptions {
+  now?: () => number;
+  keys?: KeyCache;
+  /**
+   * Whether yoga counts the body's bytes against config.maxRequestBytes as it reads it (default
+   * true). Only a body of undeclared length needs that: see createHttpServer.
+   */
+  countBody?: boolean;
+}
+
 export function createGraphQL(
   config: Config,
   logger: Logger,
   downloadSecrets: string[],
-  now: () => number = Date.now,
+  options: GraphQLOptions = {},
 ): YogaServerInstance<ServerContext, Context> {
-  const keys = new KeyCache(config.keyCacheSeconds * 1000, now);
+  const now = options.now ?? Date.now;
+  const keys = options.keys ?? new KeyCache(config.keyCacheSeconds * 1000, now);
   return createYoga<ServerContext, Context>({
     schema,
     graphqlEndpoint: '/graphql',
     landingPage: false,
     graphiql: { title: 'reel', defaultQuery: '{ sessions(first: 5) { edges { node { id roleName status startDate } } } }' },
-    maxRequestBodySize: config.maxRequestBytes,
+    maxRequestBodySize: options.countBody === false ? false : config.maxRequestBytes,
     logging: false,
     // Bounds on what one operation may ask for: deep nesting, many aliases of an expensive field
     // (each eventStream may render up to the inline cap), runaway directives. Request bodies are
@@ -109,7 +120,17 @@ export function createHttpServer(config: Config, logger: Logger, options: Server
   if (config.databaseUrl && config.downloadSecrets.length === 0) {
     logger.warn('REEL_DOWNLOAD_SECRET is not set: download links are signed with a secret kept in REEL_DATA_DIR; replicas must share one');
   }
-  const yoga = createGraphQL(config, logger, secrets, now);
+  // Yoga enforces its body limit by passing every body through a byte-counting web stream, which
+  // costs more than the rest of a small query's parsing. A body whose Content-Length is declared and
+  // within the limit cannot be longer (Node's parser reads exactly that many bytes), so it skips the
+  // count; chunked and over-long bodies go to an instance that counts, and answers 413.
+  const keys = new KeyCache(config.keyCacheSeconds * 1000, now);
+  const yoga = createGraphQL(config, logger, secrets, { now, keys });
+  const yogaDeclared = createGraphQL(config, logger, secrets, { now, keys, countBody: false });
+  const declaredWithinLimit = (req: http.IncomingMessage): boolean => {
+    const length = req.headers['content-length'];
+    return length !== undefined && /^\d+$/.test(length) && Number(length) <= config.maxRequestBytes;
+  };
   const routes: Route[] = [downloadRoute(secrets, now)];
   return http.createServer(async (req, res) => {
     const started = process.hrtime.bigint();
@@ -129,7 +150,7 @@ export function createHttpServer(config: Config, logger: Logger, options: Server
     try {
       if (url.pathname === '/healthz') return sendJson(res, 200, { status: 'ok' });
       if (url.pathname === '/graphql' || url.pathname.startsWith('/graphql/')) {
-        await yoga.handle(req, res, { req, res });
+        await (declaredWithinLimit(req) ? yogaDeclared : yoga).handle(req, res, { req, res });
         return;
       }
       for (const route of routes) if (await route(req, res, url)) return;
