@@ -11,6 +11,8 @@ describe('configuration', () => {
     expect(c.downloadTtlSeconds).toBe(300);
     expect(c.maxInlineStreamBytes).toBe(8388608);
     expect(c.downloadSecrets).toEqual([]);
+    expect(c.keyCacheSeconds).toBe(5);
+    expect(loadConfig({ REEL_KEY_CACHE_SECONDS: '0' }).keyCacheSeconds).toBe(0);
   });
 
   it('keeps the public URL path prefix and takes rotation secrets', () => {
@@ -32,6 +34,8 @@ describe('configuration', () => {
     ['REEL_DOWNLOAD_SECRET', 'short'],
     ['REEL_DOWNLOAD_TTL_SECONDS', '0'],
     ['REEL_MAX_INLINE_STREAM_BYTES', '-1'],
+    ['REEL_KEY_CACHE_SECONDS', '301'],
+    ['REEL_KEY_CACHE_SECONDS', '-1'],
     ['REEL_LOG_LEVEL', 'loud'],
   ])('rejects %s=%s naming the variable', (name, value) => {
     expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
