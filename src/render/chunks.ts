@@ -1,11 +1,15 @@
 /** Size of the chunks the file renderers yield: few enough writes, small enough to stay bounded. */
 export const CHUNK_BYTES = 64 * 1024;
 
+/** Queue length at which the renderers yield mid-batch: output is held briefly, in small amounts. */
+export const DRAIN_CHUNKS = 4;
+
 const encoder = new TextEncoder();
 
 /**
  * Coalesces many small writes into ~CHUNK_BYTES chunks. Filled chunks wait in a queue that the
- * generator drains after each event, so at most one event's output plus one partial chunk is held.
+ * generator drains once it holds DRAIN_CHUNKS of them (and after each batch of events), so at most
+ * that much plus one event's output is held.
  * Payloads of CHUNK_BYTES or more are queued as they are (no copy): yielded chunks may therefore be
  * views of event payloads, and consumers must treat them as read-only.
  */
@@ -64,6 +68,11 @@ export class ChunkSink {
       this.cut();
     }
     if (this.len === this.chunkBytes) this.cut();
+  }
+
+  /** How many filled chunks wait to be drained. */
+  get pending(): number {
+    return this.queue.length;
   }
 
   /** Filled chunks, ready to yield. */

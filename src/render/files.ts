@@ -1,5 +1,5 @@
 import type { EventKind, SessionEvent } from '../sessions/event.ts';
-import { ChunkSink } from './chunks.ts';
+import { ChunkSink, DRAIN_CHUNKS } from './chunks.ts';
 import { EventClock, typeFilter, utf8Decoder, type TypeSelection } from './common.ts';
 import { CsvWriter } from './csv.ts';
 import { writeJsonString } from './json.ts';
@@ -62,6 +62,7 @@ export async function* renderRawFile(
       }
       sink.write(e.data);
       if (options.newline) sink.write(NEWLINE);
+      if (sink.pending >= DRAIN_CHUNKS) yield* sink.drain();
     }
     yield* sink.drain();
   }
@@ -85,6 +86,7 @@ export async function* renderCsvFile(
       const time = options.eventTime ? clock.iso(e.time) : '';
       csv.push(e.data, time);
       if (options.newline) csv.push(NEWLINE, time);
+      if (sink.pending >= DRAIN_CHUNKS) yield* sink.drain();
     }
     yield* sink.drain();
   }
@@ -112,6 +114,7 @@ export async function* renderJsonFile(
         if (!writeJsonString(sink, e.data)) sink.writeString(JSON.stringify(decoder.decode(e.data)));
         sink.writeByte(0x7d); // }
         first = false;
+        if (sink.pending >= DRAIN_CHUNKS) yield* sink.drain();
       }
       yield* sink.drain();
     }
