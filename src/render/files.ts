@@ -35,10 +35,10 @@ export interface FileOptions {
 }
 
 /**
- * The events a file is rendered from, in batches (a stored chunk's worth: readEventBatches). A
- * batch's output is yielded once it is rendered, so memory is bounded by a batch's rendering.
+ * The events a file is rendered from, in batches (a stored chunk's worth: readEventBatches). Output
+ * is yielded every DRAIN_CHUNKS chunks and at the end of each batch.
  */
-export type EventBatches = AsyncIterable<readonly SessionEvent[]>;
+export type EventBatches = AsyncIterable<Iterable<SessionEvent>>;
 
 const SPACE = new Uint8Array([0x20]);
 const NEWLINE = new Uint8Array([0x0a]);

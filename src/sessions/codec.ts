@@ -47,10 +47,13 @@ export function encodeEvents(events: readonly SessionEvent[], maxPartBytes: numb
   return parts;
 }
 
-/** Decodes a stored chunk. Payloads are views into `data`, not copies. */
-export function decodeEvents(data: Uint8Array): SessionEvent[] {
+/**
+ * Decodes a stored chunk, an event at a time (events of other kinds than `kinds` are skipped).
+ * Payloads are views into `data`, not copies. Lazily, so that only the event in hand is alive:
+ * a whole chunk's events at once would outlive young-generation collections and grow the heap.
+ */
+export function* decodeEvents(data: Uint8Array, kinds?: ReadonlySet<EventKind>): Generator<SessionEvent> {
   const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
-  const events: SessionEvent[] = [];
   let at = 0;
   while (at + HEADER <= data.length) {
     const time = view.getFloat64(at);
@@ -58,9 +61,8 @@ export function decodeEvents(data: Uint8Array): SessionEvent[] {
     const length = view.getUint32(at + 9);
     const end = at + HEADER + length;
     if (!type || end > data.length) throw new Error('corrupt event chunk');
-    events.push({ time, type, data: data.subarray(at + HEADER, end) });
+    if (!kinds || kinds.has(type)) yield { time, type, data: data.subarray(at + HEADER, end) };
     at = end;
   }
   if (at !== data.length) throw new Error('corrupt event chunk');
-  return events;
 }

@@ -10,21 +10,17 @@ const PAGE = 4;
 /**
  * The stored events of a session, in recorded order, one batch per stored chunk (at most
  * MAX_PART_BYTES of payload, or one bigger event), read a few chunks at a time so that memory stays
- * bounded whatever the session's size. Batches spare the readers an await per event. `kinds`
- * selects event types (all when omitted); a chunk without any of them yields no batch.
+ * bounded whatever the session's size. Batches spare the readers an await per event, and decode
+ * lazily (see decodeEvents). `kinds` selects event types (all when omitted).
  */
 export async function* readEventBatches(
   sessionId: string,
   kinds?: ReadonlySet<EventKind>,
-): AsyncGenerator<SessionEvent[]> {
+): AsyncGenerator<Iterable<SessionEvent>> {
   let after: { sequence: number; part: number } | undefined;
   for (;;) {
     const rows = await readChunkPage(sessionId, after, PAGE);
-    for (const row of rows) {
-      const events = decodeEvents(row.data);
-      const batch = kinds ? events.filter((e) => kinds.has(e.type)) : events;
-      if (batch.length > 0) yield batch;
-    }
+    for (const row of rows) yield decodeEvents(row.data, kinds);
     const last = rows.at(-1);
     if (!last || rows.length < PAGE) return;
     after = { sequence: last.sequence, part: last.part };
