@@ -49,7 +49,7 @@ export function downloadRoute(secrets: string[], now: () => number): Route {
       res.end(req.method === 'HEAD' ? undefined : body);
       return true;
     }
-    const file = renderDownload(params.extension, readEventBatches(session.id, params.kinds), session.startDate, {
+    const file = renderDownload(params.extension, readEventBatches(session.id, params.kinds, { reusePages: true }), session.startDate, {
       types: params.kinds,
       newline: params.newline,
       eventTime: params.eventTime,

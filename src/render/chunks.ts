@@ -10,8 +10,8 @@ const encoder = new TextEncoder();
  * Coalesces many small writes into ~CHUNK_BYTES chunks. Filled chunks wait in a queue that the
  * generator drains once it holds DRAIN_CHUNKS of them (and after each batch of events), so at most
  * that much plus one event's output is held.
- * Payloads of CHUNK_BYTES or more are queued as they are (no copy): yielded chunks may therefore be
- * views of event payloads, and consumers must treat them as read-only.
+ * Every byte is copied into the sink's own chunks, so what it yields never refers to the events'
+ * memory (which a download reuses from page to page: readEventBatches' reusePages).
  */
 export class ChunkSink {
   private buf: Uint8Array;
@@ -30,13 +30,8 @@ export class ChunkSink {
     this.writeRange(bytes, 0, bytes.length);
   }
 
-  /** Writes `src[start, end)`; short runs are copied byte by byte, which beats making a view of them. */
+  /** Copies `src[start, end)`; short runs byte by byte, which beats making a view of them. */
   writeRange(src: Uint8Array, start: number, end: number): void {
-    if (end - start >= this.chunkBytes) {
-      this.cut();
-      this.queue.push(start === 0 && end === src.length ? src : src.subarray(start, end));
-      return;
-    }
     let at = start;
     while (at < end) {
       const n = Math.min(end - at, this.chunkBytes - this.len);

@@ -129,11 +129,21 @@ export async function withChunkTx<T>(fn: (tx: ChunkTx) => Promise<T>): Promise<T
   }
 }
 
-/** Up to `limit` chunks of a session after (sequence, part), in order. */
+/**
+ * Memory a reader lends to readChunkPage on PostgreSQL: each page is read into it, growing it when
+ * needed, so a long read allocates one page's worth instead of one per page (pages live long enough
+ * to be collected only by major GCs). The previous page's rows are overwritten.
+ */
+export interface PageBuffer {
+  bytes: Buffer;
+}
+
+/** Up to `limit` chunks of a session after (sequence, part), in order; into `page` when given. */
 export async function readChunkPage(
   sessionId: string,
   after: { sequence: number; part: number } | undefined,
   limit: number,
+  page?: PageBuffer,
 ): Promise<ChunkRow[]> {
   const db = database();
   const from = after ?? { sequence: -1, part: -1 };
@@ -147,9 +157,21 @@ export async function readChunkPage(
   const client = await db.pool!.connect();
   try {
     const copy = client.query(copyTo(chunkPageCopy(sessionId, from, limit, 'STDOUT')));
-    const pieces: Buffer[] = [];
-    for await (const piece of copy) pieces.push(piece as Buffer);
-    return parseChunkCopy(Buffer.concat(pieces));
+    if (!page) {
+      const pieces: Buffer[] = [];
+      for await (const piece of copy) pieces.push(piece as Buffer);
+      return parseChunkCopy(Buffer.concat(pieces));
+    }
+    let length = 0;
+    for await (const piece of copy as AsyncIterable<Buffer>) {
+      if (length + piece.length > page.bytes.length) {
+        const grown = Buffer.allocUnsafeSlow(Math.max(2 * page.bytes.length, length + piece.length));
+        page.bytes.copy(grown, 0, 0, length);
+        page.bytes = grown;
+      }
+      length += piece.copy(page.bytes, length);
+    }
+    return parseChunkCopy(page.bytes.subarray(0, length));
   } finally {
     client.release();
   }

@@ -1,4 +1,4 @@
-import { readChunkPage } from './chunkstore.ts';
+import { readChunkPage, type PageBuffer } from './chunkstore.ts';
 import { decodeEvents } from './codec.ts';
 import type { EventKind, SessionEvent } from './event.ts';
 
@@ -6,6 +6,15 @@ import type { EventKind, SessionEvent } from './event.ts';
 export const MAX_PART_BYTES = 1024 * 1024;
 // Chunks fetched per round trip while reading: bounds read memory to PAGE × MAX_PART_BYTES.
 const PAGE = 4;
+
+export interface ReadOptions {
+  /**
+   * Read every page into the same memory (see PageBuffer): a batch's payload bytes are then
+   * overwritten once the next batch is pulled, so only for readers that copy what they keep, like
+   * the file renderers (their ChunkSink copies every byte it yields).
+   */
+  reusePages?: boolean;
+}
 
 /**
  * The stored events of a session, in recorded order, one batch per stored chunk (at most
@@ -16,10 +25,12 @@ const PAGE = 4;
 export async function* readEventBatches(
   sessionId: string,
   kinds?: ReadonlySet<EventKind>,
+  options: ReadOptions = {},
 ): AsyncGenerator<Iterable<SessionEvent>> {
+  const page: PageBuffer | undefined = options.reusePages ? { bytes: Buffer.alloc(0) } : undefined;
   let after: { sequence: number; part: number } | undefined;
   for (;;) {
-    const rows = await readChunkPage(sessionId, after, PAGE);
+    const rows = await readChunkPage(sessionId, after, PAGE, page);
     for (const row of rows) yield decodeEvents(row.data, kinds);
     const last = rows.at(-1);
     if (!last || rows.length < PAGE) return;

@@ -122,7 +122,7 @@ describe('raw file', () => {
     expect((await collect(renderRawFile(batched([ev(0, 'i', 'x')]), START))).length).toBe(0);
   });
 
-  it('coalesces small writes into 64 KiB chunks and passes big payloads through', async () => {
+  it('coalesces small writes into 64 KiB chunks and copies big payloads into its own', async () => {
     const small = Array.from({ length: 5000 }, (_, k) => ev(k, 'o', new Uint8Array(100).fill(k % 256)));
     const chunks: Uint8Array[] = [];
     for await (const c of renderRawFile(batched(small), START, { newline: true })) chunks.push(c);
@@ -133,8 +133,14 @@ describe('raw file', () => {
     );
 
     const big = new Uint8Array(3 * CHUNK_BYTES + 5).fill(7);
-    const out = await collect(renderRawFile(batched([ev(0, 'o', 'head'), ev(1, 'o', big), ev(2, 'o', 'tail')]), START));
-    expect(Buffer.from(out).equals(Buffer.concat([utf8('head'), big, utf8('tail')]))).toBe(true);
+    const yielded: Uint8Array[] = [];
+    for await (const c of renderRawFile(batched([ev(0, 'o', 'head'), ev(1, 'o', big), ev(2, 'o', 'tail')]), START)) {
+      yielded.push(c);
+    }
+    expect(Buffer.concat(yielded).equals(Buffer.concat([utf8('head'), big, utf8('tail')]))).toBe(true);
+    // Nothing yielded refers to the payload's memory, which a download reuses for the next page.
+    expect(yielded.every((c) => c.buffer !== big.buffer)).toBe(true);
+    expect(yielded.every((c) => c.length <= CHUNK_BYTES)).toBe(true);
   });
 
   it('is streamed: yields before reading the whole source, and closing it closes the source', async () => {
