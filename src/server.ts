@@ -150,7 +150,16 @@ export function createHttpServer(config: Config, logger: Logger, options: Server
     try {
       if (url.pathname === '/healthz') return sendJson(res, 200, { status: 'ok' });
       if (url.pathname === '/graphql' || url.pathname.startsWith('/graphql/')) {
-        await (declaredWithinLimit(req) ? yogaDeclared : yoga).handle(req, res, { req, res });
+        if (declaredWithinLimit(req)) {
+          await yogaDeclared.handle(req, res, { req, res });
+          return;
+        }
+        // A body of unknown or excessive length may be refused (413) before it is read to the end;
+        // nobody reads the rest then, so the connection must not be kept for another request.
+        if (req.headers['transfer-encoding'] !== undefined || req.headers['content-length'] !== undefined) {
+          res.setHeader('Connection', 'close');
+        }
+        await yoga.handle(req, res, { req, res });
         return;
       }
       for (const route of routes) if (await route(req, res, url)) return;

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../support/app.ts';
@@ -32,13 +33,13 @@ async function open(): Promise<string> {
 const append = (id: string, seq: number, events: EventIn[]) => app.gql<AppendResult>(APPEND, { id, seq, events }, recorder);
 
 /** Posts a body of exactly the given text, with a Content-Length or chunked. */
-function post(body: string, chunked: boolean): Promise<{ status: number; text: string }> {
+function post(body: string, chunked: boolean, agent: http.Agent | false = false): Promise<{ status: number; text: string }> {
   return new Promise((resolve, reject) => {
     const req = http.request(
       `${app.url}/graphql`,
       {
         method: 'POST',
-        agent: false, // a connection of its own: after a 413 the server stops reading the rest of its body
+        agent, // by default a connection of its own
         headers: {
           'content-type': 'application/json',
           authorization: `Bearer ${recorder}`,
@@ -117,5 +118,20 @@ describe('append limits', () => {
 
     // Nothing else was stored (the same call again is a retry of it), and the server still serves.
     expect(ok(await append(id, 1, [ev(1, 'OUTPUT', 'b')])).appendSessionEvents).toEqual({ sequence: 1, eventCount: 2, eventSize: 2 });
+  });
+
+  it('closes a connection whose body may be refused mid-way, so a keep-alive client goes on', async () => {
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    try {
+      const data = Buffer.from(bytes(app.config.maxRequestBytes)).toString('base64');
+      const over = JSON.stringify({ query: APPEND, variables: { id: randomUUID(), seq: 0, events: [{ time: 0, type: 'OUTPUT', data }] } });
+      expect((await post(over, true, agent)).status).toBe(413);
+      // The agent's only socket was refused mid-body: the next request must get a fresh one.
+      const next = await post(JSON.stringify({ query: '{ __typename }' }), true, agent);
+      expect(next.status).toBe(200);
+      expect(JSON.parse(next.text)).toEqual({ data: { __typename: 'Query' } });
+    } finally {
+      agent.destroy();
+    }
   });
 });
