@@ -1,4 +1,3 @@
-import { expect } from 'vitest';
 import type { GraphQLResult } from '../support/app.ts';
 
 /* Shared operations and assertions for the API tests (spec §2, §7, §8, §9). */
@@ -56,24 +55,7 @@ export const b64 = (s: string | Uint8Array) => Buffer.from(s).toString('base64')
 export const ev = (time: number, type: EventTypeName, text: string | Uint8Array): EventIn => ({ time, type, data: b64(text) });
 export const bytesOf = (events: readonly EventIn[]) => events.reduce((n, e) => n + Buffer.from(e.data, 'base64').length, 0);
 
-/** Asserts a result without errors and returns its data. */
-export function ok<T>(res: GraphQLResult<T>): T {
-  expect(res.errors, JSON.stringify(res.errors)).toBeUndefined();
-  expect(res.data).toBeTruthy();
-  return res.data as T;
-}
-
-/** Asserts a result with exactly one error and returns it. */
-export function failed<T>(res: GraphQLResult<T>) {
-  expect(res.errors, `expected an error, got ${JSON.stringify(res.data)}`).toBeDefined();
-  expect(res.errors).toHaveLength(1);
-  return res.errors![0]!;
-}
-
-/** The `extensions.code` of a result's only error. */
-export function codeOf<T>(res: GraphQLResult<T>): string | undefined {
-  return failed(res).extensions?.code;
-}
+export { codeOf, failed, ok } from '../support/graphql.ts';
 
 /** Whether the running schema has a field (some fields are built concurrently by other parts of the project). */
 export async function hasField(

@@ -7,14 +7,14 @@ import { prisma } from '../../src/db/client.ts';
 import type { Role } from '../../src/generated/prisma/enums.ts';
 import { createLogger } from '../../src/logger.ts';
 import { createOrg } from '../../src/orgs.ts';
-import type { GraphQLResult } from '../support/app.ts';
+import { ok, postGraphQL, type GraphQLResult } from '../support/graphql.ts';
 import { createTestDatabase, type TestDatabase } from '../support/db.ts';
 
 /*
  * Shared pieces of the download-route tests (spec §6): a real server whose clock the test moves
- * (the harness in test/support/app.ts has no clock option, so this follows its pattern with
- * `startServer(config, logger, { now, bootstrap: false })`), ingest over GraphQL, links issued by
- * the mutation and fetched over HTTP.
+ * and which can be stopped and restarted on the same database (`startServer(config, logger,
+ * { now, bootstrap: false })`), ingest over GraphQL, links issued by the mutation and fetched over
+ * HTTP.
  */
 
 /** vectors.json lives in `shared/` beside the project checkout. */
@@ -93,22 +93,7 @@ export async function startApp(
     ...env,
   });
   const running = await startServer(config, createLogger(config.logLevel), { now: () => clock.now, bootstrap: false });
-  const gql: App['gql'] = async (query, variables, key, signal) => {
-    const res = await fetch(`${running.url}/graphql`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', ...(key && { authorization: `Bearer ${key}` }) },
-      body: JSON.stringify({ query, variables }),
-      ...(signal && { signal }),
-    });
-    const text = await res.text();
-    let body: { data?: never; errors?: never } = {};
-    try {
-      body = JSON.parse(text);
-    } catch {
-      throw new Error(`non-JSON response ${res.status}: ${text.slice(0, 200)}`);
-    }
-    return { status: res.status, data: body.data, errors: body.errors };
-  };
+  const gql: App['gql'] = (query, variables, key, signal) => postGraphQL(running.url, query, variables, key, signal);
   const stop = () => running.stop(1000);
   return {
     config,
@@ -146,19 +131,7 @@ export async function deleteSession(id: string): Promise<void> {
   await prisma().session.delete({ where: { id } });
 }
 
-/** Asserts a result without errors and returns its data. */
-export function ok<T>(res: GraphQLResult<T>): T {
-  expect(res.errors, JSON.stringify(res.errors)).toBeUndefined();
-  expect(res.data).toBeTruthy();
-  return res.data as T;
-}
-
-/** The `extensions.code` of a result's only error. */
-export function codeOf<T>(res: GraphQLResult<T>): string | undefined {
-  expect(res.errors, `expected an error, got ${JSON.stringify(res.data)}`).toBeDefined();
-  expect(res.errors).toHaveLength(1);
-  return res.errors![0]!.extensions?.code;
-}
+export { codeOf, ok } from '../support/graphql.ts';
 
 const OPEN = /* GraphQL */ `
   mutation Open($input: OpenSessionInput!) { openSession(input: $input) { id } }`;

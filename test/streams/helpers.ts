@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { expect } from 'vitest';
-import type { GraphQLResult, TestApp } from '../support/app.ts';
+import type { TestApp } from '../support/app.ts';
+import { ok } from '../support/graphql.ts';
 
 /* Shared pieces of the end-to-end event-stream tests (spec §3, §4, §5): ingest over GraphQL, read back over GraphQL. */
 
@@ -63,19 +64,7 @@ export const STREAM = /* GraphQL */ `
     }
   }`;
 
-/** Asserts a result without errors and returns its data. */
-export function ok<T>(res: GraphQLResult<T>): T {
-  expect(res.errors, JSON.stringify(res.errors)).toBeUndefined();
-  expect(res.data).toBeTruthy();
-  return res.data as T;
-}
-
-/** Asserts a result with exactly one error and returns it. */
-export function failed<T>(res: GraphQLResult<T>) {
-  expect(res.errors, `expected an error, got ${JSON.stringify(res.data)}`).toBeDefined();
-  expect(res.errors, JSON.stringify(res.errors)).toHaveLength(1);
-  return res.errors![0]!;
-}
+export { failed, ok } from '../support/graphql.ts';
 
 export interface SessionSpec {
   verb: 'EXEC' | 'CONNECT';

@@ -5,12 +5,9 @@ import { createLogger } from '../../src/logger.ts';
 import { createOrg } from '../../src/orgs.ts';
 import type { Role } from '../../src/generated/prisma/enums.ts';
 import { createTestDatabase, type TestDatabase } from './db.ts';
+import { postGraphQL, type GraphQLResult } from './graphql.ts';
 
-export interface GraphQLResult<T = Record<string, unknown>> {
-  status: number;
-  data: T | null | undefined;
-  errors: { message: string; extensions?: { code?: string; [k: string]: unknown }; path?: (string | number)[] }[] | undefined;
-}
+export type { GraphQLResult } from './graphql.ts';
 
 export interface TestApp {
   config: Config;
@@ -36,21 +33,7 @@ export async function startTestApp(env: Record<string, string> = {}, options: { 
     ...env,
   });
   const running = await startServer(config, createLogger(config.logLevel), { bootstrap: false, ...options });
-  const gql: TestApp['gql'] = async (query, variables, key) => {
-    const res = await fetch(`${running.url}/graphql`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', ...(key && { authorization: `Bearer ${key}` }) },
-      body: JSON.stringify({ query, variables }),
-    });
-    const text = await res.text();
-    let body: { data?: never; errors?: never } = {};
-    try {
-      body = JSON.parse(text);
-    } catch {
-      throw new Error(`non-JSON response ${res.status}: ${text.slice(0, 200)}`);
-    }
-    return { status: res.status, data: body.data, errors: body.errors };
-  };
+  const gql: TestApp['gql'] = (query, variables, key) => postGraphQL(running.url, query, variables, key);
   return {
     config,
     running,
