@@ -8,6 +8,7 @@ import { downloadRoute } from './downloads/route.ts';
 import { downloadSecrets } from './downloads/secret.ts';
 import { ReelError } from './errors.ts';
 import type { Context } from './graphql/builder.ts';
+import { usePageSizeLimit } from './graphql/pagination.ts';
 import { schema } from './graphql/schema.ts';
 import type { Logger } from './logger.ts';
 
@@ -46,6 +47,7 @@ export function createGraphQL(
     // (each eventStream may render up to the inline cap), runaway directives. Request bodies are
     // bounded by size already, so the token limit stays off (a recorder may inline many events).
     plugins: [
+      usePageSizeLimit(), // before the cost limit: it names the largest page
       EnvelopArmorPlugin({
         maxDepth: { n: 12 },
         maxAliases: { n: 15 },

@@ -8,9 +8,9 @@ import http from 'node:http';
 import { openAppDatabase } from '../../src/app.ts';
 import { bearerKey, KeyCache } from '../../src/auth/keys.ts';
 import { loadConfig } from '../../src/config.ts';
-import { prisma } from '../../src/db/client.ts';
+import type { prisma } from '../../src/db/client.ts';
 import { createLogger } from '../../src/logger.ts';
-import { visibleSessionsWhere, visibleSessionWhere } from '../../src/sessions/access.ts';
+import { findVisibleSession, findVisibleSessions } from '../../src/sessions/access.ts';
 
 type Row = NonNullable<Awaited<ReturnType<ReturnType<typeof prisma>['session']['findFirst']>>>;
 
@@ -84,15 +84,11 @@ const server = http.createServer(async (req, res) => {
     const viewer = key ? await keys.viewer(key) : null;
     if (!viewer) return send(res, 401, { message: 'unauthorized' });
     if (path === '/session') {
-      const where = visibleSessionWhere(viewer, String(body.id));
-      const row = where ? await prisma().session.findFirst({ where }) : null;
+      const row = await findVisibleSession(viewer, String(body.id));
       return send(res, 200, { data: { session: row && sessionFields(row) } });
     }
     if (path === '/sessions') {
-      const visible = visibleSessionsWhere(viewer);
-      const rows = visible
-        ? await prisma().session.findMany({ where: { AND: [visible, {}] }, orderBy: [{ startDate: 'desc' }, { id: 'desc' }], take: 21 })
-        : [];
+      const rows = await findVisibleSessions(viewer, null, { take: 21 });
       const page = rows.slice(0, 20);
       return send(res, 200, {
         data: {

@@ -1,13 +1,10 @@
-import { prisma } from '../db/client.ts';
-import { badInput } from '../errors.ts';
-import { isUuid } from '../util.ts';
-import { requireViewer, visibleSessionWhere, visibleSessionsWhere } from '../sessions/access.ts';
+import { findVisibleSession, findVisibleSessions, requireViewer } from '../sessions/access.ts';
 import { isObject } from '../sessions/shapes.ts';
-import type { Prisma } from '../generated/prisma/client.ts';
 import { builder } from './builder.ts';
 import { AIAnalysisRef, GuardrailsInfoRef, SessionMetricsRef, SessionScriptRef } from './details.ts';
 import { EVENT_TYPE_TO_KIND } from '../sessions/event.ts';
 import { renderSessionStream, sessionEventSize } from '../sessions/stream.ts';
+import { checkPageSize, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from './pagination.ts';
 import { EventTypeEnum, IdentityTypeEnum, SessionStatusEnum, SessionVerbEnum } from './enums.ts';
 
 export const EventStreamFormatEnum = builder.enumType('EventStreamFormat', {
@@ -91,8 +88,10 @@ export const SessionRef = builder.prismaObject('Session', {
     eventSize: t.field({
       type: 'SafeInt',
       description:
-        'Size of the stream as `eventStream` would render it (§4): payload bytes for RAW, code points for UTF8, ' +
-        'base64 length for BASE64, query bytes for RAW_QUERIES. Without arguments: payload bytes of the whole stream.',
+        'Size of the stream as `eventStream` would render it with the same arguments: payload bytes for RAW, ' +
+        'code points for UTF8, base64 length for BASE64, query bytes for RAW_QUERIES. Without arguments: payload ' +
+        'bytes of the whole stream, readable by anyone who sees the session; with any, only by those who may read ' +
+        'the stream.',
       args: {
         format: t.arg({ type: EventStreamFormatEnum, defaultValue: 'RAW' }),
         events: t.arg({ type: [EventTypeEnum], required: false }),
@@ -113,8 +112,10 @@ export const SessionRef = builder.prismaObject('Session', {
       type: 'JSON',
       nullable: true,
       description:
-        "The rendered stream (§4), for the session's owner, admins and auditors. Larger than the inline cap: " +
-        'EVENT_STREAM_TOO_LARGE; fetch it with downloadLink instead.',
+        "The rendered stream, for the session's owner, admins and auditors. RAW: [time, type, base64] per event; " +
+        'UTF8: [text]; BASE64: [base64]; RAW_QUERIES (Postgres sessions only): [time, "i", base64 of the SQL] per query. A rendering ' +
+        'larger than the server\'s inline cap (REEL_MAX_INLINE_STREAM_BYTES, 8 MiB by default) fails with ' +
+        'EVENT_STREAM_TOO_LARGE: fetch it with downloadLink instead.',
       args: {
         format: t.arg({ type: EventStreamFormatEnum, defaultValue: 'RAW' }),
         events: t.arg({
@@ -163,56 +164,33 @@ builder.queryField('session', (t) =>
     nullable: true,
     description: 'A session by id; null when it does not exist or is not visible to the caller.',
     args: { id: t.arg.id({ required: true }) },
-    resolve: async (query, _root, args, ctx) => {
-      const where = visibleSessionWhere(requireViewer(ctx.viewer), String(args.id));
-      return where ? prisma().session.findFirst({ ...query, where }) : null;
-    },
+    resolve: (query, _root, args, ctx) => findVisibleSession(requireViewer(ctx.viewer), String(args.id), query),
   }),
 );
 
+const SessionConnection = builder.connectionObject(
+  {
+    type: SessionRef,
+    name: 'SessionConnection',
+    description: 'A page of sessions (Relay cursor connection).',
+  },
+  { name: 'SessionEdge' },
+);
+
 builder.queryField('sessions', (t) =>
-  t.prismaConnection({
-    type: 'Session',
-    cursor: 'id',
-    defaultSize: 20,
-    maxSize: 100,
-    description: "The caller's visible sessions, newest first.",
-    args: { filter: t.arg({ type: SessionFilter, required: false }) },
-    resolve: async (query, _root, args, ctx) => {
-      const viewer = requireViewer(ctx.viewer);
-      const visible = visibleSessionsWhere(viewer);
-      if (!visible) return [];
-      // Prisma finds the cursor's row without the filter: a cursor must name a visible session,
-      // or paging from it would reveal when an invisible one started.
-      if (query.cursor) {
-        const cursorId = String(query.cursor.id);
-        if (!isUuid(cursorId)) throw badInput('invalid cursor');
-        const seen = await prisma().session.count({ where: { AND: [visible, { id: cursorId }] } });
-        if (seen === 0) return [];
-      }
-      const f = args.filter;
-      const where: Prisma.SessionWhereInput = {
-        AND: [
-          visible,
-          {
-            ...(f?.status && { status: f.status }),
-            ...(f?.verb && { verb: f.verb }),
-            ...(f?.userId != null && { userId: f.userId }),
-            ...(f?.roleName != null && { roleName: f.roleName }),
-            ...(f?.type != null && { type: f.type }),
-            ...(f?.connectionSubtype != null && { connectionSubtype: f.connectionSubtype }),
-            ...(f?.correlationId != null && { correlationId: f.correlationId }),
-            ...(f?.sessionBatchId != null && { sessionBatchId: f.sessionBatchId }),
-            ...((f?.startedAfter || f?.startedBefore) && {
-              startDate: {
-                ...(f.startedAfter && { gte: f.startedAfter }),
-                ...(f.startedBefore && { lt: f.startedBefore }),
-              },
-            }),
-          },
-        ],
-      };
-      return prisma().session.findMany({ ...query, where, orderBy: [{ startDate: 'desc' }, { id: 'desc' }] });
+  t.prismaConnection(
+    {
+      type: 'Session',
+      cursor: 'id',
+      description:
+        `The caller's visible sessions, newest first, ${DEFAULT_PAGE_SIZE} per page unless \`first\` or \`last\` ` +
+        `asks for another size (at most ${MAX_PAGE_SIZE}).`,
+      args: { filter: t.arg({ type: SessionFilter, required: false }) },
+      resolve: (query, _root, args, ctx) => {
+        checkPageSize('sessions', args);
+        return findVisibleSessions(requireViewer(ctx.viewer), args.filter, query);
+      },
     },
-  }),
+    SessionConnection,
+  ),
 );

@@ -1,7 +1,8 @@
 import type { Viewer } from '../auth/keys.ts';
 import { prisma } from '../db/client.ts';
-import { forbidden, unauthenticated } from '../errors.ts';
+import { badInput, forbidden, unauthenticated } from '../errors.ts';
 import type { Prisma } from '../generated/prisma/client.ts';
+import type { SessionStatus, SessionVerb } from '../generated/prisma/enums.ts';
 import { isUuid } from '../util.ts';
 
 /*
@@ -59,8 +60,68 @@ export function visibleSessionWhere(viewer: Viewer, id: string): Prisma.SessionW
   return visible && isUuid(id) ? { AND: [visible, { id }] } : null;
 }
 
+/** Prisma's selection of a session's columns and relations, as a caller (e.g. a GraphQL query) needs them. */
+export type SessionSelection = Pick<Prisma.SessionFindFirstArgs, 'select' | 'include'>;
+
 /** A session the viewer may see, or null. */
-export async function findVisibleSession(viewer: Viewer, id: string) {
+export async function findVisibleSession(viewer: Viewer, id: string, selection: SessionSelection = {}) {
   const where = visibleSessionWhere(viewer, id);
-  return where ? prisma().session.findFirst({ where }) : null;
+  return where ? prisma().session.findFirst({ ...selection, where }) : null;
+}
+
+/** Which sessions a listing keeps; every attribute given must match. */
+export interface SessionFilter {
+  status?: SessionStatus | null;
+  verb?: SessionVerb | null;
+  userId?: string | null;
+  roleName?: string | null;
+  type?: string | null;
+  connectionSubtype?: string | null;
+  correlationId?: string | null;
+  sessionBatchId?: string | null;
+  /** startDate ≥ this instant. */
+  startedAfter?: Date | null;
+  /** startDate < this instant. */
+  startedBefore?: Date | null;
+}
+
+/** A page of a listing: Prisma's cursor, take and skip, and the selection. */
+export type SessionPage = SessionSelection & Pick<Prisma.SessionFindManyArgs, 'cursor' | 'take' | 'skip'>;
+
+/** The visible sessions that match the filter, newest first (ties broken by id), one page of them. */
+export async function findVisibleSessions(viewer: Viewer, filter: SessionFilter | null | undefined, page: SessionPage) {
+  const visible = visibleSessionsWhere(viewer);
+  if (!visible) return [];
+  // Prisma finds the cursor's row without the filter: a cursor must name a visible session, or
+  // paging from it would reveal when an invisible one started.
+  if (page.cursor) {
+    const cursorId = String(page.cursor.id);
+    if (!isUuid(cursorId)) throw badInput('invalid cursor');
+    const seen = await prisma().session.count({ where: { AND: [visible, { id: cursorId }] } });
+    if (seen === 0) return [];
+  }
+  return prisma().session.findMany({
+    ...page,
+    where: { AND: [visible, filterWhere(filter ?? {})] },
+    orderBy: [{ startDate: 'desc' }, { id: 'desc' }],
+  });
+}
+
+function filterWhere(f: SessionFilter): Prisma.SessionWhereInput {
+  return {
+    ...(f.status && { status: f.status }),
+    ...(f.verb && { verb: f.verb }),
+    ...(f.userId != null && { userId: f.userId }),
+    ...(f.roleName != null && { roleName: f.roleName }),
+    ...(f.type != null && { type: f.type }),
+    ...(f.connectionSubtype != null && { connectionSubtype: f.connectionSubtype }),
+    ...(f.correlationId != null && { correlationId: f.correlationId }),
+    ...(f.sessionBatchId != null && { sessionBatchId: f.sessionBatchId }),
+    ...((f.startedAfter || f.startedBefore) && {
+      startDate: {
+        ...(f.startedAfter && { gte: f.startedAfter }),
+        ...(f.startedBefore && { lt: f.startedBefore }),
+      },
+    }),
+  };
 }
