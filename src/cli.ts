@@ -1,14 +1,12 @@
 import fs from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
-import { createApiKey, hashKey, ROLES } from './auth/keys.ts';
+import { createApiKey, listApiKeys, revokeApiKey, ROLES } from './auth/keys.ts';
 import { openAppDatabase, startServer } from './app.ts';
 import { ConfigError, loadConfig, type Config } from './config.ts';
-import { prisma } from './db/client.ts';
 import { DataDirLockedError } from './db/lock.ts';
 import { ReelError } from './errors.ts';
 import { createLogger } from './logger.ts';
-import { createOrg, findOrg, UsageError } from './orgs.ts';
-import { isUuid } from './util.ts';
+import { createOrg, findOrg, listOrgs, UsageError } from './orgs.ts';
 import type { Role } from './generated/prisma/enums.ts';
 
 export interface CliIO {
@@ -97,7 +95,7 @@ export async function runCli(argv: readonly string[], io: CliIO): Promise<number
     .description('list organisations')
     .action(() =>
       withDatabase(async () => {
-        for (const org of await prisma().org.findMany({ orderBy: { createdAt: 'asc' } })) {
+        for (const org of await listOrgs()) {
           out(`${org.id}\t${org.name}\t${org.createdAt.toISOString()}\n`);
         }
       }),
@@ -132,8 +130,7 @@ export async function runCli(argv: readonly string[], io: CliIO): Promise<number
     .action((opts: { org: string }) =>
       withDatabase(async () => {
         const org = await findOrg(opts.org);
-        const rows = await prisma().apiKey.findMany({ where: { orgId: org.id }, orderBy: { createdAt: 'asc' } });
-        for (const k of rows) {
+        for (const k of await listApiKeys(org.id)) {
           const state = k.revokedAt ? `revoked ${k.revokedAt.toISOString()}` : 'active';
           out(`${k.id}\t${k.prefix}…\t${k.role}\t${k.subject}\t${k.groups.join(',')}\t${state}\n`);
         }
@@ -144,10 +141,8 @@ export async function runCli(argv: readonly string[], io: CliIO): Promise<number
     .description('revoke a key, given its id or the key itself')
     .action((given: string) =>
       withDatabase(async () => {
-        const where = isUuid(given) ? { id: given } : { keyHash: hashKey(given) };
-        const key = await prisma().apiKey.findUnique({ where });
+        const key = await revokeApiKey(given);
         if (!key) throw new UsageError('no such key');
-        if (!key.revokedAt) await prisma().apiKey.update({ where: { id: key.id }, data: { revokedAt: new Date() } });
         out(`revoked key ${key.id}\n`);
       }),
     );

@@ -14,6 +14,11 @@ export async function createOrg(name: string) {
   return prisma().org.create({ data: { name: trimmed } });
 }
 
+/** Every organisation, oldest first. */
+export function listOrgs() {
+  return prisma().org.findMany({ orderBy: { createdAt: 'asc' } });
+}
+
 /** An org by id or by name. */
 export async function findOrg(idOrName: string) {
   const org = await prisma().org.findFirst({

@@ -52,6 +52,30 @@ export async function createApiKey(input: NewKey): Promise<{ id: string; key: st
   return { id: row.id, key };
 }
 
+/** An org's keys, oldest first: what they are, never the keys themselves (only their hashes are stored). */
+export function listApiKeys(orgId: string) {
+  return prisma().apiKey.findMany({
+    where: { orgId },
+    orderBy: { createdAt: 'asc' },
+    select: { id: true, prefix: true, role: true, subject: true, groups: true, createdAt: true, revokedAt: true },
+  });
+}
+
+/**
+ * Revokes a key, named by its id or by the key itself; null when there is no such key. The key stays
+ * stored, marked revoked (download links it issued are refused from then on); revoking it again
+ * keeps the first revocation's time.
+ */
+export async function revokeApiKey(idOrKey: string): Promise<{ id: string; revokedAt: Date } | null> {
+  const where = isUuid(idOrKey) ? { id: idOrKey } : { keyHash: hashKey(idOrKey) };
+  const key = await prisma().apiKey.findUnique({ where, select: { id: true, revokedAt: true } });
+  if (!key) return null;
+  if (key.revokedAt) return { id: key.id, revokedAt: key.revokedAt };
+  const revokedAt = new Date();
+  await prisma().apiKey.update({ where: { id: key.id }, data: { revokedAt } });
+  return { id: key.id, revokedAt };
+}
+
 /** Whether a presented key could be one of ours at all (checked before any hashing or lookup). */
 const plausibleKey = (key: string): boolean => key.startsWith(KEY_PREFIX) && key.length <= 200;
 

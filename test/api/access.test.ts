@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createApiKey, hashKey, KeyCache } from '../../src/auth/keys.ts';
+import { createApiKey, hashKey, KeyCache, revokeApiKey } from '../../src/auth/keys.ts';
 import { prisma } from '../../src/db/client.ts';
 import { startTestApp, type TestApp } from '../support/app.ts';
 import {
@@ -156,7 +156,7 @@ describe('unauthenticated calls', () => {
     frozenAt = clock(); // however long the requests take
     try {
       expect(await listIds(key)).toHaveLength(orgASessions().length);
-      await prisma().apiKey.update({ where: { id }, data: { revokedAt: new Date() } });
+      await revokeApiKey(id);
       // Decided: a key checked in the last REEL_KEY_CACHE_SECONDS is trusted without a lookup.
       frozenAt += app.config.keyCacheSeconds * 1000 - 1;
       expect(await listIds(key)).toHaveLength(orgASessions().length);
@@ -170,14 +170,14 @@ describe('unauthenticated calls', () => {
 
   it('rejects a key revoked before its first use at once', async () => {
     const { id, key } = await createApiKey({ orgId: orgA, role: 'ADMIN', subject: 'temp-admin-2' });
-    await prisma().apiKey.update({ where: { id }, data: { revokedAt: new Date() } });
+    await revokeApiKey(id);
     await expectUnauthenticated({ authorization: `Bearer ${key}` });
   });
 
   it('rejects a revoked recorder key on ingest and stores nothing', async () => {
     const { id, key } = await createApiKey({ orgId: orgA, role: 'RECORDER', subject: 'temp-recorder' });
     const sid = await open(key, { verb: 'EXEC', type: 'database', roleName: 'r' });
-    await prisma().apiKey.update({ where: { id }, data: { revokedAt: new Date() } });
+    await revokeApiKey(id);
     pastKeyCache();
     expect(codeOf(await app.gql(APPEND, { id: sid, seq: 0, events: [ev(0, 'OUTPUT', 'x')] }, key))).toBe('UNAUTHENTICATED');
     expect(codeOf(await app.gql(CLOSE, { id: sid }, key))).toBe('UNAUTHENTICATED');
@@ -207,7 +207,7 @@ describe('the API-key cache', () => {
     const { id, key } = await createApiKey({ orgId: orgA, role: 'AUDITOR', subject: 'uncached' });
     const cache = new KeyCache(0, clock);
     expect((await cache.viewer(key))?.subject).toBe('uncached');
-    await prisma().apiKey.update({ where: { id }, data: { revokedAt: new Date() } });
+    await revokeApiKey(id);
     expect(await cache.viewer(key)).toBeNull();
   });
 

@@ -51,9 +51,13 @@ describe('the command line', { timeout: 180_000 }, () => {
 
     const revoked = await reel(['keys', 'revoke', key.last], env);
     expect(revoked.code).toBe(0);
-    expect((await reel(['keys', 'list', '--org', 'acme'], env)).stdout).toMatch(/STANDARD\talice\tdba,sre\trevoked /);
-    // Revoking again is harmless.
+    const listedRevoked = (await reel(['keys', 'list', '--org', 'acme'], env)).stdout;
+    expect(listedRevoked).toMatch(/STANDARD\talice\tdba,sre\trevoked /);
+    // Revoking again is harmless, by the key or by its id, and keeps the first revocation's time.
     expect((await reel(['keys', 'revoke', key.last], env)).code).toBe(0);
+    const keyId = /^(\S+)\t.*\talice\t/m.exec(listedRevoked)?.[1];
+    expect((await reel(['keys', 'revoke', keyId!], env)).stdout).toContain(`revoked key ${keyId}`);
+    expect((await reel(['keys', 'list', '--org', 'acme'], env)).stdout).toBe(listedRevoked);
   });
 
   it.each([

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { expect } from 'vitest';
-import { createApiKey, hashKey } from '../../src/auth/keys.ts';
+import { createApiKey, revokeApiKey } from '../../src/auth/keys.ts';
 import { startServer, type RunningServer } from '../../src/app.ts';
 import { loadConfig, type Config } from '../../src/config.ts';
 import { prisma } from '../../src/db/client.ts';
@@ -122,9 +122,9 @@ export async function newKey(
   return (await createApiKey({ orgId, role, subject, ...extra })).key;
 }
 
-/** Revokes a key the way `keys revoke` does: it stays stored, marked revoked. */
+/** Revokes a key as `keys revoke` does. */
 export async function revokeKey(key: string): Promise<void> {
-  await prisma().apiKey.update({ where: { keyHash: hashKey(key) }, data: { revokedAt: new Date() } });
+  expect(await revokeApiKey(key)).not.toBeNull();
 }
 
 export async function deleteSession(id: string): Promise<void> {
