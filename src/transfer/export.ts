@@ -6,7 +6,7 @@ import { isUuid } from '../util.ts';
 
 /*
  * `reel export`: a JSON array of sessions in the shape of hoop's
- * `GET /api/sessions/:id?expand=event_stream,session_input` (reference-hoop.md §3), which
+ * `GET /api/sessions/:id?expand=event_stream,session_input` (docs/api.md §11.1), which
  * `reel import` reads back. Keys in hoop's order; JSON maps (metadata, metrics, …) with their keys
  * sorted as Go prints them; event_stream as raw [time, type, base64] tuples; event_size and
  * metrics.event_size in reel's meaning (payload bytes); review.access_duration in nanoseconds.

@@ -4,7 +4,7 @@ import { isObject, type JsonObject, unstorableReason } from '../sessions/shapes.
 import { isUuid } from '../util.ts';
 
 /*
- * One Session object of hoop's REST payload (reference-hoop.md §3) → the row reel stores. The
+ * One Session object of hoop's REST payload (docs/api.md §11.1) → the row reel stores. The
  * checks are those of openSession (sessions/ingest.ts) so an imported session is one a recorder
  * could have opened, plus the types hoop's JSON can get wrong. Attributes reel has no field for
  * (org_id, labels, script_size, event_size) are ignored: the target org is the caller's, sizes are

@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { expect } from 'vitest';
 import { createApiKey, revokeApiKey } from '../../src/auth/keys.ts';
 import { startServer, type RunningServer } from '../../src/app.ts';
@@ -17,29 +16,7 @@ import { createTestDatabase, type TestDatabase } from '../support/db.ts';
  * HTTP.
  */
 
-/** vectors.json lives in `shared/` beside the project checkout. */
-export const vectors = JSON.parse(
-  readFileSync(new URL('../../../shared/spec/vectors.json', import.meta.url), 'utf8'),
-) as Vectors;
-
 export type Kind = 'i' | 'o' | 'e';
-export interface Vectors {
-  sessions: {
-    name: string;
-    startDate: string;
-    verb: 'EXEC' | 'CONNECT';
-    connectionSubtype?: string;
-    events: [number, Kind, string][];
-    downloads?: {
-      extension: string;
-      events: Kind[] | null;
-      newline: boolean;
-      eventTime: boolean;
-      bytes?: string;
-      json?: unknown;
-    }[];
-  }[];
-}
 
 /** The public base URL links are built on: another host, with a path prefix (a reverse proxy strips it). */
 export const PUBLIC_URL = 'https://reel.example.test/prefix';

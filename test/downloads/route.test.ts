@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { vectors } from '../support/vectors.ts';
 import {
   body,
   bytesOf,
@@ -13,7 +14,6 @@ import {
   requestLink,
   stamp,
   startApp,
-  vectors,
   type App,
   type EventSpec,
   type EventTypeName,

@@ -1,6 +1,6 @@
-import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { PgFrontendParser } from '../../src/pgwire/parser.ts';
+import { vectors } from '../support/vectors.ts';
 import {
   PROTOCOL_3_0,
   PROTOCOL_3_2,
@@ -35,11 +35,6 @@ import {
   typed,
   untyped,
 } from './frames.ts';
-
-// The shared spec sits beside the project: <clone>/../shared/spec/vectors.json.
-const vectors = JSON.parse(readFileSync(new URL('../../../shared/spec/vectors.json', import.meta.url), 'utf8')) as {
-  pgwireVectors: Array<{ hex: string; queries: string[] }>;
-};
 
 const sqls = (found: Array<{ sql: string }>): string[] => found.map((f) => f.sql);
 

@@ -1,22 +1,8 @@
-import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { queriesFromEvents, type ExtractedQuery } from '../../src/pgwire/index.ts';
 import type { EventKind, SessionEvent } from '../../src/sessions/event.ts';
+import { vectors } from '../support/vectors.ts';
 import { bytes, query, text } from './frames.ts';
-
-type Rendering = { format: string; eventStream: unknown; eventSize: number };
-type VectorSession = {
-  name: string;
-  verb: string;
-  connectionSubtype: string;
-  events: Array<[number, EventKind, string]>;
-  renderings: Rendering[];
-};
-
-// The shared spec sits beside the project: <clone>/../shared/spec/vectors.json.
-const vectors = JSON.parse(readFileSync(new URL('../../../shared/spec/vectors.json', import.meta.url), 'utf8')) as {
-  sessions: VectorSession[];
-};
 
 async function* stream(events: SessionEvent[]): AsyncGenerator<SessionEvent> {
   yield* events;

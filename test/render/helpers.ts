@@ -1,29 +1,4 @@
-import { readFileSync } from 'node:fs';
 import type { EventKind, SessionEvent } from '../../src/sessions/event.ts';
-
-/** vectors.json lives in `shared/` beside the project checkout. */
-export const vectors = JSON.parse(
-  readFileSync(new URL('../../../shared/spec/vectors.json', import.meta.url), 'utf8'),
-) as Vectors;
-
-export interface Vectors {
-  sessions: {
-    name: string;
-    startDate: string;
-    verb: string;
-    events: [number, EventKind, string][];
-    renderings: { format: string; events: EventKind[] | null; eventStream: unknown[]; eventSize: number }[];
-    downloads?: {
-      extension: string;
-      events: EventKind[] | null;
-      newline: boolean;
-      eventTime: boolean;
-      bytes?: string;
-      json?: unknown;
-    }[];
-  }[];
-  csvFields: Record<string, string>;
-}
 
 export const utf8 = (s: string): Uint8Array => new TextEncoder().encode(s);
 export const b64 = (s: string): Uint8Array => new Uint8Array(Buffer.from(s, 'base64'));

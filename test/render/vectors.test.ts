@@ -12,7 +12,8 @@ import {
   type QueryRecord,
 } from '../../src/render/index.ts';
 import type { SessionEvent } from '../../src/sessions/event.ts';
-import { b64, batched, collect, collectText, ev, source, utf8, vectors } from './helpers.ts';
+import { vectors } from '../support/vectors.ts';
+import { b64, batched, collect, collectText, ev, source, utf8 } from './helpers.ts';
 
 const eventsOf = (s: (typeof vectors.sessions)[number]): SessionEvent[] =>
   s.events.map(([time, type, data]) => ({ time, type, data: b64(data) }));

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../support/app.ts';
+import { vectors } from '../support/vectors.ts';
 import {
   type EventIn,
   type Format,
@@ -16,7 +17,6 @@ import {
   ok,
   readStream,
   rendered,
-  vectors,
 } from './helpers.ts';
 
 /*

@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { expect } from 'vitest';
 import type { TestApp } from '../support/app.ts';
 import { ok } from '../support/graphql.ts';
@@ -11,25 +10,6 @@ export type Format = 'RAW' | 'UTF8' | 'BASE64' | 'RAW_QUERIES';
 export const FORMATS: readonly Format[] = ['RAW', 'UTF8', 'BASE64', 'RAW_QUERIES'];
 
 export const KIND_TO_TYPE: Record<Kind, EventTypeName> = { i: 'INPUT', o: 'OUTPUT', e: 'ERROR' };
-
-export interface VectorSession {
-  name: string;
-  startDate: string;
-  connectionSubtype: string;
-  verb: 'EXEC' | 'CONNECT';
-  events: [number, Kind, string][];
-  renderings: { format: Format; events: Kind[] | null; eventStream: unknown[]; eventSize: number }[];
-}
-
-export interface Vectors {
-  sessions: VectorSession[];
-  pgwireVectors: { hex: string; queries: string[] }[];
-}
-
-/** vectors.json lives in `shared/` beside the project checkout. */
-export const vectors = JSON.parse(
-  readFileSync(new URL('../../../shared/spec/vectors.json', import.meta.url), 'utf8'),
-) as Vectors;
 
 /** One event as `appendSessionEvents` takes it. */
 export interface EventIn {

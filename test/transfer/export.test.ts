@@ -38,7 +38,7 @@ async function exported(ids: string[], orgId: string): Promise<string> {
   return out.text();
 }
 
-/** hoop's key order (reference-hoop.md §3), `?` keys only when set. */
+/** hoop's key order (docs/api.md §11.1), `?` keys only when set. */
 const KEY_ORDER = [
   'id', 'org_id', 'script', 'script_size', 'labels', 'integrations_metadata', 'metadata', 'metrics', 'user', 'user_id',
   'user_name', 'type', 'connection_subtype', 'connection', 'resource_name', 'role_name', 'connection_tags', 'review',
