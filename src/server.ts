@@ -6,6 +6,7 @@ import { bearerKey, KeyCache } from './auth/keys.ts';
 import type { Config } from './config.ts';
 import { downloadRoute } from './downloads/route.ts';
 import { downloadSecrets } from './downloads/secret.ts';
+import { sendJson, type Route } from './http.ts';
 import { ReelError } from './errors.ts';
 import type { Context } from './graphql/builder.ts';
 import { schema } from './graphql/schema.ts';
@@ -94,23 +95,6 @@ export function createGraphQL(
 
 function isGraphQLError(error: unknown): error is GraphQLError {
   return error instanceof Error && error.name === 'GraphQLError' && 'extensions' in error;
-}
-
-/** Writes a JSON error body: `{ "message", "status" }`. */
-export function sendJson(res: http.ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, {
-    'Content-Type': 'application/json; charset=utf-8',
-    'Content-Length': Buffer.byteLength(text),
-    'Cache-Control': 'no-store',
-    'X-Content-Type-Options': 'nosniff',
-  });
-  res.end(text);
-}
-
-export interface Route {
-  /** Returns true when it handled the request. */
-  (req: http.IncomingMessage, res: http.ServerResponse, url: URL): Promise<boolean>;
 }
 
 /** The HTTP server: GraphQL at /graphql, download links, health; one log line per request. */

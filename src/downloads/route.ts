@@ -1,9 +1,8 @@
 import type http from 'node:http';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { sendJson, type Route } from '../http.ts';
 import { renderDownload } from '../render/index.ts';
-import type { Route } from '../server.ts';
-import { sendJson } from '../server.ts';
 import { readEventBatches } from '../sessions/store.ts';
 import { contentDisposition } from './filename.ts';
 import { checkDownload } from './service.ts';
