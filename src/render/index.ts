@@ -1,7 +1,6 @@
 /** Event-stream renderings (§4 inline, §6 files): pure, streaming, no database or HTTP. */
 export {
   DEFAULT_MAX_INLINE_BYTES,
-  EventStreamTooLargeError,
   computeEventSize,
   computeRawQueriesSize,
   defaultInlineTypes,

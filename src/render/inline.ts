@@ -1,4 +1,4 @@
-import { ReelError } from '../errors.ts';
+import { eventStreamTooLarge } from '../errors.ts';
 import type { EventKind, SessionEvent } from '../sessions/event.ts';
 import { base64Length, toBase64, typeFilter, utf8Decoder, type TypeSelection } from './common.ts';
 
@@ -17,19 +17,6 @@ export const DEFAULT_MAX_INLINE_BYTES = 8 * 1024 * 1024;
 /** §4 defaults when the `events` argument is absent: everything for RAW, output and error otherwise. */
 export function defaultInlineTypes(format: InlineFormat): readonly EventKind[] {
   return format === 'RAW' ? ['i', 'o', 'e'] : ['o', 'e'];
-}
-
-/** §4.4: the rendering would exceed the inline cap. Carries the cap; maps to EVENT_STREAM_TOO_LARGE. */
-export class EventStreamTooLargeError extends ReelError {
-  override name = 'EventStreamTooLargeError';
-  constructor(readonly maxBytes: number) {
-    super(
-      'EVENT_STREAM_TOO_LARGE',
-      `the rendered event stream is larger than the inline limit of ${maxBytes} bytes; ` +
-        'request it as a file with the downloadLink mutation instead',
-      { maxBytes },
-    );
-  }
 }
 
 export interface InlineOptions {
@@ -140,7 +127,7 @@ async function renderTuples<T extends { time: number }>(
     // `[<time>,"i","<base64>"]` plus the separating comma; base64 needs no JSON escaping.
     jsonBytes += (out.length > 0 ? 1 : 0) + 9 + JSON.stringify(item.time).length + base64Length(data.length);
     // Checked before encoding: a huge event is rejected without building its base64.
-    if (jsonBytes > maxBytes) throw new EventStreamTooLargeError(maxBytes);
+    if (jsonBytes > maxBytes) throw eventStreamTooLarge(maxBytes);
     out.push([item.time, kind(item), toBase64(data)]);
     size += data.length;
   }
@@ -156,18 +143,18 @@ async function renderUtf8(events: AsyncIterable<SessionEvent>, maxBytes: number)
     if (text.length === 0) return;
     const measured = measureJsonText(text);
     jsonBytes += measured.bytes;
-    if (jsonBytes > maxBytes) throw new EventStreamTooLargeError(maxBytes);
+    if (jsonBytes > maxBytes) throw eventStreamTooLarge(maxBytes);
     pieces.push(text);
     points += measured.points;
   };
   for await (const e of events) {
     // Every consumed byte becomes at least one byte of text (U+FFFD is 3 bytes for ≤3 invalid
     // ones) and at most 3 bytes may stay pending in the decoder: reject before decoding a huge event.
-    if (jsonBytes + e.data.length - 3 > maxBytes) throw new EventStreamTooLargeError(maxBytes);
+    if (jsonBytes + e.data.length - 3 > maxBytes) throw eventStreamTooLarge(maxBytes);
     add(decoder.decode(e.data, { stream: true }));
   }
   add(decoder.decode());
-  if (jsonBytes > maxBytes) throw new EventStreamTooLargeError(maxBytes); // a cap below `[""]` itself
+  if (jsonBytes > maxBytes) throw eventStreamTooLarge(maxBytes); // a cap below `[""]` itself
   return { eventStream: [pieces.join('')], eventSize: points };
 }
 
@@ -178,7 +165,7 @@ async function renderBase64(events: AsyncIterable<SessionEvent>, maxBytes: numbe
   let total = 0;
   for await (const e of events) {
     total += e.data.length;
-    if (4 + base64Length(total) > maxBytes) throw new EventStreamTooLargeError(maxBytes);
+    if (4 + base64Length(total) > maxBytes) throw eventStreamTooLarge(maxBytes);
     let bytes = e.data;
     if (carry.length > 0) {
       bytes = new Uint8Array(carry.length + e.data.length);

@@ -1,5 +1,5 @@
 import type { Viewer } from '../auth/keys.ts';
-import { ReelError } from '../errors.ts';
+import { rawQueriesNeedPostgres } from '../errors.ts';
 import type { SessionVerb } from '../generated/prisma/enums.ts';
 import { queriesFromEvents, type QueryMode } from '../pgwire/index.ts';
 import {
@@ -37,11 +37,7 @@ export interface StreamSession {
 /** §4.3: the SQL of Postgres sessions only; CONNECT streams are wire protocol, EXEC streams the script. */
 export function queryModeFor(session: Pick<StreamSession, 'type' | 'connectionSubtype' | 'verb'>): QueryMode {
   const postgres = session.connectionSubtype === 'postgres' || session.type === 'postgres';
-  if (!postgres) {
-    throw new ReelError('UNSUPPORTED_FORMAT', 'RAW_QUERIES is only available for Postgres sessions', {
-      format: 'RAW_QUERIES',
-    });
-  }
+  if (!postgres) throw rawQueriesNeedPostgres();
   return session.verb === 'CONNECT' ? 'wire' : 'script';
 }
 
