@@ -3,7 +3,7 @@ import { viewerForKeyId } from '../auth/keys.ts';
 import { prisma } from '../db/client.ts';
 import { badInput, forbidden, notFound } from '../errors.ts';
 import { assertMayReadStream, findVisibleSession, mayReadStream } from '../sessions/access.ts';
-import type { EventKind } from '../sessions/event.ts';
+import { EVENT_KINDS, type EventKind } from '../sessions/event.ts';
 import { isUuid } from '../util.ts';
 import { isValidExtension, signDownloadToken, verifyDownloadToken, type DownloadTarget } from './token.ts';
 
@@ -12,11 +12,9 @@ import { isValidExtension, signDownloadToken, verifyDownloadToken, type Download
  * stateless; every request re-checks the token, the session and the issuer.
  */
 
-const KIND_ORDER: readonly EventKind[] = ['i', 'o', 'e'];
-
 /** The canonical `events` value of a link: known kinds, deduplicated, in i,o,e order. */
 export function canonicalEvents(kinds: readonly EventKind[]): string {
-  return KIND_ORDER.filter((k) => kinds.includes(k)).join(',');
+  return EVENT_KINDS.filter((k) => kinds.includes(k)).join(',');
 }
 
 export interface LinkRequest {

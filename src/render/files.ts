@@ -1,4 +1,4 @@
-import type { EventKind, SessionEvent } from '../sessions/event.ts';
+import { DEFAULT_EVENT_KINDS, type SessionEvent } from '../sessions/event.ts';
 import { ChunkSink, DRAIN_CHUNKS } from './chunks.ts';
 import { EventClock, typeFilter, utf8Decoder, type TypeSelection } from './common.ts';
 import { CsvWriter } from './csv.ts';
@@ -20,11 +20,8 @@ export function downloadFormatFor(extension: string): DownloadFormat {
   return 'raw';
 }
 
-/** §6 default for the link's `events` argument. */
-export const DEFAULT_DOWNLOAD_TYPES: readonly EventKind[] = ['o', 'e'];
-
 export interface FileOptions {
-  /** Event types to include; null/undefined → output and error. */
+  /** Event types to include; null/undefined → DEFAULT_EVENT_KINDS (output and error). */
   types?: TypeSelection | null;
   /** `newline=1`: a `\n` after each event (raw, CSV; JSON ignores it). */
   newline?: boolean;
@@ -49,7 +46,7 @@ export async function* renderRawFile(
   startDate: Date,
   options: FileOptions = {},
 ): AsyncGenerator<Uint8Array> {
-  const types = typeFilter(options.types ?? DEFAULT_DOWNLOAD_TYPES);
+  const types = typeFilter(options.types ?? DEFAULT_EVENT_KINDS);
   if (types.none) return;
   const clock = new EventClock(startDate.getTime());
   const sink = new ChunkSink();
@@ -75,7 +72,7 @@ export async function* renderCsvFile(
   startDate: Date,
   options: FileOptions = {},
 ): AsyncGenerator<Uint8Array> {
-  const types = typeFilter(options.types ?? DEFAULT_DOWNLOAD_TYPES);
+  const types = typeFilter(options.types ?? DEFAULT_EVENT_KINDS);
   if (types.none) return;
   const clock = new EventClock(startDate.getTime());
   const sink = new ChunkSink();
@@ -100,7 +97,7 @@ export async function* renderJsonFile(
   startDate: Date,
   options: FileOptions = {},
 ): AsyncGenerator<Uint8Array> {
-  const types = typeFilter(options.types ?? DEFAULT_DOWNLOAD_TYPES);
+  const types = typeFilter(options.types ?? DEFAULT_EVENT_KINDS);
   const clock = new EventClock(startDate.getTime());
   const sink = new ChunkSink();
   const decoder = utf8Decoder();

@@ -11,7 +11,6 @@ export {
 } from './inline.ts';
 export type { InlineFormat, InlineOptions, InlineRendering, QueryRecord } from './inline.ts';
 export {
-  DEFAULT_DOWNLOAD_TYPES,
   DOWNLOAD_CONTENT_TYPES,
   downloadFormatFor,
   renderCsvFile,

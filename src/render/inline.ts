@@ -1,5 +1,5 @@
 import { eventStreamTooLarge } from '../errors.ts';
-import type { EventKind, SessionEvent } from '../sessions/event.ts';
+import { DEFAULT_EVENT_KINDS, EVENT_KINDS, type EventKind, type SessionEvent } from '../sessions/event.ts';
 import { base64Length, toBase64, typeFilter, utf8Decoder, type TypeSelection } from './common.ts';
 
 /** The inline formats rendered from stored events; RAW_QUERIES has its own entry points. */
@@ -16,7 +16,7 @@ export const DEFAULT_MAX_INLINE_BYTES = 8 * 1024 * 1024;
 
 /** §4 defaults when the `events` argument is absent: everything for RAW, output and error otherwise. */
 export function defaultInlineTypes(format: InlineFormat): readonly EventKind[] {
-  return format === 'RAW' ? ['i', 'o', 'e'] : ['o', 'e'];
+  return format === 'RAW' ? EVENT_KINDS : DEFAULT_EVENT_KINDS;
 }
 
 export interface InlineOptions {

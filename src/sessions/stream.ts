@@ -11,7 +11,7 @@ import {
   computeRawQueriesSize,
 } from '../render/index.ts';
 import { assertMayReadStream } from './access.ts';
-import type { EventKind } from './event.ts';
+import { EVENT_KINDS, type EventKind } from './event.ts';
 import { readEvents } from './store.ts';
 
 /*
@@ -81,7 +81,7 @@ export async function sessionEventSize(
   format: StreamFormat | null | undefined,
   events: readonly EventKind[] | null | undefined,
 ): Promise<number> {
-  if (format == null && events == null) return storedBytes(session, new Set(['i', 'o', 'e']));
+  if (format == null && events == null) return storedBytes(session, new Set(EVENT_KINDS));
   assertMayReadStream(viewer, session);
   const fmt = format ?? 'RAW';
   if (fmt === 'RAW_QUERIES') {
