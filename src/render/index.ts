@@ -1,15 +1,12 @@
 /** Event-stream renderings (§4 inline, §6 files): pure, streaming, no database or HTTP. */
 export {
-  DEFAULT_MAX_INLINE_BYTES,
   computeEventSize,
   computeRawQueriesSize,
   defaultInlineTypes,
   renderInline,
-  renderInlineWithSize,
   renderRawQueries,
-  renderRawQueriesWithSize,
 } from './inline.ts';
-export type { InlineFormat, InlineOptions, InlineRendering, QueryRecord } from './inline.ts';
+export type { InlineFormat, InlineOptions, QueryRecord } from './inline.ts';
 export {
   DOWNLOAD_CONTENT_TYPES,
   downloadFormatFor,

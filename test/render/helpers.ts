@@ -25,6 +25,9 @@ export interface Vectors {
   csvFields: Record<string, string>;
 }
 
+/** An inline cap no rendering here reaches, for tests of what is rendered rather than of the cap. */
+export const NO_CAP = Number.MAX_SAFE_INTEGER;
+
 export const utf8 = (s: string): Uint8Array => new TextEncoder().encode(s);
 export const b64 = (s: string): Uint8Array => new Uint8Array(Buffer.from(s, 'base64'));
 export const ev = (time: number, type: EventKind, data: Uint8Array | string): SessionEvent => ({
