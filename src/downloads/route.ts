@@ -2,7 +2,7 @@ import type http from 'node:http';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { sendJson, type Route } from '../http.ts';
-import { renderDownload } from '../render/index.ts';
+import { renderDownload } from '../render/files.ts';
 import { readEventBatches } from '../sessions/store.ts';
 import { contentDisposition } from './filename.ts';
 import { checkDownload, type DownloadRefusal } from './service.ts';

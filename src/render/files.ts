@@ -4,16 +4,16 @@ import { EventClock, typeFilter, utf8Decoder, type TypeSelection } from './commo
 import { CsvWriter } from './csv.ts';
 import { writeJsonString } from './json.ts';
 
-export type DownloadFormat = 'csv' | 'json' | 'raw';
+type DownloadFormat = 'csv' | 'json' | 'raw';
 
-export const DOWNLOAD_CONTENT_TYPES: Readonly<Record<DownloadFormat, string>> = {
+const DOWNLOAD_CONTENT_TYPES: Readonly<Record<DownloadFormat, string>> = {
   csv: 'text/csv; charset=utf-8',
   json: 'application/json; charset=utf-8',
   raw: 'application/octet-stream',
 };
 
 /** §6: the extension's ending (any letter case) picks the format. */
-export function downloadFormatFor(extension: string): DownloadFormat {
+function downloadFormatFor(extension: string): DownloadFormat {
   const ext = extension.toLowerCase();
   if (ext.endsWith('csv')) return 'csv';
   if (ext.endsWith('json')) return 'json';
@@ -126,8 +126,8 @@ export function renderDownload(
   events: EventBatches,
   startDate: Date,
   options: FileOptions = {},
-): { format: DownloadFormat; contentType: string; body: AsyncGenerator<Uint8Array> } {
+): { contentType: string; body: AsyncGenerator<Uint8Array> } {
   const format = downloadFormatFor(extension);
   const render = format === 'csv' ? renderCsvFile : format === 'json' ? renderJsonFile : renderRawFile;
-  return { format, contentType: DOWNLOAD_CONTENT_TYPES[format], body: render(events, startDate, options) };
+  return { contentType: DOWNLOAD_CONTENT_TYPES[format], body: render(events, startDate, options) };
 }

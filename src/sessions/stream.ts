@@ -2,14 +2,8 @@ import type { Viewer } from '../auth/keys.ts';
 import { rawQueriesNeedPostgres } from '../errors.ts';
 import type { SessionVerb } from '../generated/prisma/enums.ts';
 import { queriesFromEvents, type QueryMode } from '../pgwire/index.ts';
-import {
-  base64Length,
-  computeEventSize,
-  defaultInlineTypes,
-  renderInline,
-  renderRawQueries,
-  computeRawQueriesSize,
-} from '../render/index.ts';
+import { base64Length } from '../render/common.ts';
+import { computeEventSize, computeRawQueriesSize, defaultInlineTypes, renderInline, renderRawQueries } from '../render/inline.ts';
 import { assertMayReadStream } from './access.ts';
 import { EVENT_KINDS, type EventKind } from './event.ts';
 import { readEvents } from './store.ts';

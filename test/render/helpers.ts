@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { millisFromDecimal } from '../../src/render/common.ts';
 import type { EventKind, SessionEvent } from '../../src/sessions/event.ts';
 
 /** vectors.json lives in `shared/` beside the project checkout. */
@@ -24,6 +25,12 @@ export interface Vectors {
   }[];
   csvFields: Record<string, string>;
 }
+
+/**
+ * §6 event time by its definition: startDate + time seconds (from the recorded decimal), truncated
+ * to the millisecond, ISO 8601 UTC. What EventClock, which the renderers use, must agree with.
+ */
+export const eventTimeIso = (startMs: number, time: number): string => new Date(startMs + millisFromDecimal(time)).toISOString();
 
 /** An inline cap no rendering here reaches, for tests of what is rendered rather than of the cap. */
 export const NO_CAP = Number.MAX_SAFE_INTEGER;

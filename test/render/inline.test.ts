@@ -6,7 +6,7 @@ import {
   renderInline,
   renderRawQueries,
   type InlineFormat,
-} from '../../src/render/index.ts';
+} from '../../src/render/inline.ts';
 import { ReelError } from '../../src/errors.ts';
 import { loadConfig } from '../../src/config.ts';
 import type { TypeSelection } from '../../src/render/common.ts';

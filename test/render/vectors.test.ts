@@ -1,15 +1,14 @@
 import { describe, expect, it } from 'vitest';
+import { csvField } from '../../src/render/csv.ts';
+import { renderCsvFile, renderDownload } from '../../src/render/files.ts';
 import {
   computeEventSize,
   computeRawQueriesSize,
-  csvField,
-  renderCsvFile,
-  renderDownload,
   renderInline,
   renderRawQueries,
   type InlineFormat,
   type QueryRecord,
-} from '../../src/render/index.ts';
+} from '../../src/render/inline.ts';
 import type { SessionEvent } from '../../src/sessions/event.ts';
 import { b64, batched, collect, collectText, ev, NO_CAP, source, utf8, vectors } from './helpers.ts';
 
