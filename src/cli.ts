@@ -2,11 +2,10 @@ import fs from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import { createApiKey, listApiKeys, revokeApiKey, ROLES } from './auth/keys.ts';
 import { openAppDatabase, startServer } from './app.ts';
-import { ConfigError, loadConfig, type Config } from './config.ts';
-import { DataDirLockedError } from './db/lock.ts';
-import { ReelError } from './errors.ts';
+import { loadConfig, type Config } from './config.ts';
+import { badInput, notFound, ReelError } from './errors.ts';
 import { createLogger } from './logger.ts';
-import { createOrg, findOrg, listOrgs, UsageError } from './orgs.ts';
+import { createOrg, findOrg, listOrgs } from './orgs.ts';
 import type { Role } from './generated/prisma/enums.ts';
 
 export interface CliIO {
@@ -15,15 +14,10 @@ export interface CliIO {
   env: NodeJS.ProcessEnv;
 }
 
-/** The one-line reason for a failed command. */
+/** The one-line reason for a failed command: a ReelError's message is meant for the user as it is. */
 export function failureLine(err: unknown): string {
-  const known =
-    err instanceof ConfigError ||
-    err instanceof UsageError ||
-    err instanceof DataDirLockedError ||
-    err instanceof ReelError;
-  const message = err instanceof Error ? err.message : String(err);
-  return `reel: ${known ? message : `unexpected error: ${message}`}\n`;
+  if (err instanceof ReelError) return `reel: ${err.message}\n`;
+  return `reel: unexpected error: ${err instanceof Error ? err.message : String(err)}\n`;
 }
 
 /**
@@ -113,7 +107,7 @@ export async function runCli(argv: readonly string[], io: CliIO): Promise<number
     .option('--groups <groups>', 'comma-separated groups')
     .action((opts: { org: string; role: Role; subject: string; email?: string; name?: string; groups?: string }) =>
       withDatabase(async () => {
-        if (!opts.subject.trim()) throw new UsageError('--subject must not be empty');
+        if (!opts.subject.trim()) throw badInput('--subject must not be empty');
         const org = await findOrg(opts.org);
         const groups = (opts.groups ?? '')
           .split(',')
@@ -142,7 +136,7 @@ export async function runCli(argv: readonly string[], io: CliIO): Promise<number
     .action((given: string) =>
       withDatabase(async () => {
         const key = await revokeApiKey(given);
-        if (!key) throw new UsageError('no such key');
+        if (!key) throw notFound('no such key');
         out(`revoked key ${key.id}\n`);
       }),
     );
@@ -153,7 +147,7 @@ export async function runCli(argv: readonly string[], io: CliIO): Promise<number
     .requiredOption('--org <org>', 'organisation id or name')
     .action((file: string, opts: { org: string }) =>
       withDatabase(async () => {
-        if (!fs.existsSync(file) || !fs.statSync(file).isFile()) throw new UsageError(`no such file: ${file}`);
+        if (!fs.existsSync(file) || !fs.statSync(file).isFile()) throw notFound(`no such file: ${file}`);
         const { importSessions } = await import('./transfer/import.ts');
         const org = await findOrg(opts.org);
         const result = await importSessions(file, org.id, io.stderr);

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { z } from 'zod';
+import { invalidConfig } from './errors.ts';
 
 /** Environment → one typed, validated configuration. A bad value stops start-up naming the variable. */
 export interface Config {
@@ -17,10 +18,6 @@ export interface Config {
   /** How long a checked API key is trusted without asking the database again (0: always ask). */
   keyCacheSeconds: number;
   logLevel: string;
-}
-
-export class ConfigError extends Error {
-  override name = 'ConfigError';
 }
 
 const intIn = (min: number, max: number) =>
@@ -55,8 +52,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const parsed = schema.safeParse(present);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
-    const name = String(issue.path[0] ?? 'environment');
-    throw new ConfigError(`invalid ${name}: ${issue.message}`);
+    throw invalidConfig(String(issue.path[0] ?? 'environment'), issue.message);
   }
   const e = parsed.data;
   const publicUrl = (e.REEL_PUBLIC_URL ?? `http://localhost:${e.PORT}`).replace(/\/+$/, '');

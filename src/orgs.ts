@@ -1,16 +1,13 @@
 import type { Viewer } from './auth/keys.ts';
 import { prisma } from './db/client.ts';
+import { badInput, conflict, notFound } from './errors.ts';
 import { isUuid } from './util.ts';
-
-export class UsageError extends Error {
-  override name = 'UsageError';
-}
 
 export async function createOrg(name: string) {
   const trimmed = name.trim();
-  if (!trimmed || trimmed.length > 200) throw new UsageError('an organisation name is 1 to 200 characters');
+  if (!trimmed || trimmed.length > 200) throw badInput('an organisation name is 1 to 200 characters');
   const existing = await prisma().org.findUnique({ where: { name: trimmed } });
-  if (existing) throw new UsageError(`an organisation named "${trimmed}" already exists (${existing.id})`);
+  if (existing) throw conflict(`an organisation named "${trimmed}" already exists (${existing.id})`);
   return prisma().org.create({ data: { name: trimmed } });
 }
 
@@ -24,7 +21,7 @@ export async function findOrg(idOrName: string) {
   const org = await prisma().org.findFirst({
     where: isUuid(idOrName) ? { OR: [{ id: idOrName }, { name: idOrName }] } : { name: idOrName },
   });
-  if (!org) throw new UsageError(`no organisation "${idOrName}"`);
+  if (!org) throw notFound(`no organisation "${idOrName}"`);
   return org;
 }
 

@@ -1,15 +1,15 @@
 import http from 'node:http';
 import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
-import { GraphQLError } from 'graphql';
 import { createYoga, type YogaServerInstance } from 'graphql-yoga';
 import { bearerKey, KeyCache } from './auth/keys.ts';
 import type { Config } from './config.ts';
 import { downloadRoute } from './downloads/route.ts';
 import { downloadSecrets } from './downloads/secret.ts';
-import { ReelError } from './errors.ts';
 import type { Context } from './graphql/builder.ts';
+import { maskErrors } from './graphql/mask-errors.ts';
 import { usePageSizeLimit } from './graphql/pagination.ts';
 import { schema } from './graphql/schema.ts';
+import { sendJson, type Route } from './http.ts';
 import type { Logger } from './logger.ts';
 
 export type ServerContext = { req: http.IncomingMessage; res: http.ServerResponse };
@@ -61,58 +61,8 @@ export function createGraphQL(
       const key = bearerKey(request.headers.get('authorization'));
       return { viewer: key ? await keys.viewer(key) : null, config, downloadSecrets, now };
     },
-    maskedErrors: {
-      maskError(error, message) {
-        // Judged by shape, not `instanceof`: a second copy of graphql in the process must not
-        // turn the domain's errors into masked ones.
-        const graphqlError = isGraphQLError(error) ? error : undefined;
-        const original = graphqlError ? graphqlError.originalError : error;
-        const location = graphqlError ? { nodes: graphqlError.nodes, path: graphqlError.path } : {};
-        if (original instanceof ReelError) {
-          return new GraphQLError(original.message, {
-            ...location,
-            extensions: { code: original.code, ...original.details },
-          });
-        }
-        // GraphQL's own errors (syntax, validation, bad variables) and Pothos' argument checks
-        // (a malformed cursor, a negative page size) are the caller's: say so, with a code.
-        if (graphqlError && (original == null || isGraphQLError(original))) {
-          return graphqlError.extensions.code
-            ? graphqlError
-            : new GraphQLError(graphqlError.message, {
-                ...location,
-                extensions: { ...graphqlError.extensions, code: 'BAD_USER_INPUT' },
-              });
-        }
-        if (original instanceof Error && original.name === 'PothosValidationError') {
-          return new GraphQLError(original.message, { ...location, extensions: { code: 'BAD_USER_INPUT' } });
-        }
-        logger.error({ err: original, path: graphqlError?.path }, 'unexpected error');
-        return new GraphQLError(message, { ...location, extensions: { code: 'INTERNAL_SERVER_ERROR' } });
-      },
-    },
+    maskedErrors: { maskError: maskErrors(logger) },
   });
-}
-
-function isGraphQLError(error: unknown): error is GraphQLError {
-  return error instanceof Error && error.name === 'GraphQLError' && 'extensions' in error;
-}
-
-/** Writes a JSON error body: `{ "message", "status" }`. */
-export function sendJson(res: http.ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, {
-    'Content-Type': 'application/json; charset=utf-8',
-    'Content-Length': Buffer.byteLength(text),
-    'Cache-Control': 'no-store',
-    'X-Content-Type-Options': 'nosniff',
-  });
-  res.end(text);
-}
-
-export interface Route {
-  /** Returns true when it handled the request. */
-  (req: http.IncomingMessage, res: http.ServerResponse, url: URL): Promise<boolean>;
 }
 
 /** The HTTP server: GraphQL at /graphql, download links, health; one log line per request. */

@@ -1,9 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-
-export class DataDirLockedError extends Error {
-  override name = 'DataDirLockedError';
-}
+import { dataDirInUse, dataDirNotLocked } from '../errors.ts';
 
 function processAlive(pid: number): boolean {
   try {
@@ -38,11 +35,9 @@ export function lockDataDir(dataDir: string): () => void {
     }
     const owner = Number.parseInt(fs.readFileSync(file, 'utf8'), 10);
     if (Number.isInteger(owner) && owner > 0 && processAlive(owner)) {
-      throw new DataDirLockedError(
-        `the data directory ${dataDir} is in use by another reel process (pid ${owner}); stop it first or use another REEL_DATA_DIR`,
-      );
+      throw dataDirInUse(dataDir, owner);
     }
     fs.rmSync(file, { force: true }); // stale: its owner is gone
   }
-  throw new DataDirLockedError(`could not lock the data directory ${dataDir}`);
+  throw dataDirNotLocked(dataDir);
 }

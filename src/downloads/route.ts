@@ -1,14 +1,26 @@
 import type http from 'node:http';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { renderDownload } from '../render/index.ts';
-import type { Route } from '../server.ts';
-import { sendJson } from '../server.ts';
+import { sendJson, type Route } from '../http.ts';
+import { renderDownload } from '../render/files.ts';
 import { readEventBatches } from '../sessions/store.ts';
 import { contentDisposition } from './filename.ts';
-import { checkDownload } from './service.ts';
+import { checkDownload, type DownloadRefusal } from './service.ts';
 
 const PATH = /^\/api\/sessions\/([^/]+)\/download(\/script)?$/;
+
+/** §6: what the client is told for each refusal. */
+const REFUSED: Record<DownloadRefusal, { status: number; message: string }> = {
+  invalid: { status: 401, message: 'unauthorized' },
+  expired: { status: 410, message: 'session download link expired' },
+  gone: { status: 404, message: 'not found' },
+  forbidden: { status: 403, message: 'user is not allowed to download this session' },
+};
+
+function refuse(res: http.ServerResponse, reason: DownloadRefusal): void {
+  const { status, message } = REFUSED[reason];
+  sendJson(res, status, { message, status });
+}
 
 /** GET/HEAD /api/sessions/:id/download and /download/script: the file behind a signed link, streamed. */
 export function downloadRoute(secrets: string[], now: () => number): Route {
@@ -24,13 +36,13 @@ export function downloadRoute(secrets: string[], now: () => number): Route {
     try {
       sessionId = decodeURIComponent(match[1]!);
     } catch {
-      sendJson(res, 401, { message: 'unauthorized', status: 401 });
+      refuse(res, 'invalid');
       return true;
     }
     const target = match[2] ? 'SCRIPT' : 'EVENT_STREAM';
     const check = await checkDownload(sessionId, target, url.searchParams, secrets, now());
     if (!check.ok) {
-      sendJson(res, check.status, { message: check.message, status: check.status });
+      refuse(res, check.reason);
       return true;
     }
     const { session, params } = check;

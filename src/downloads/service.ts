@@ -3,7 +3,7 @@ import { viewerForKeyId } from '../auth/keys.ts';
 import { prisma } from '../db/client.ts';
 import { badInput, forbidden, notFound } from '../errors.ts';
 import { assertMayReadStream, findVisibleSession, mayReadStream } from '../sessions/access.ts';
-import type { EventKind } from '../sessions/event.ts';
+import { EVENT_KINDS, type EventKind } from '../sessions/event.ts';
 import { isUuid } from '../util.ts';
 import { isValidExtension, signDownloadToken, verifyDownloadToken, type DownloadTarget } from './token.ts';
 
@@ -12,11 +12,9 @@ import { isValidExtension, signDownloadToken, verifyDownloadToken, type Download
  * stateless; every request re-checks the token, the session and the issuer.
  */
 
-const KIND_ORDER: readonly EventKind[] = ['i', 'o', 'e'];
-
 /** The canonical `events` value of a link: known kinds, deduplicated, in i,o,e order. */
 export function canonicalEvents(kinds: readonly EventKind[]): string {
-  return KIND_ORDER.filter((k) => kinds.includes(k)).join(',');
+  return EVENT_KINDS.filter((k) => kinds.includes(k)).join(',');
 }
 
 export interface LinkRequest {
@@ -73,8 +71,14 @@ export async function issueDownloadLink(viewer: Viewer, request: LinkRequest, se
   return { downloadUrl, expireAt: new Date(expiresAt) };
 }
 
+/**
+ * Why a download is refused: the link is not one reel signed for this request (`invalid`), it has
+ * expired, its session is gone, or its issuer may no longer read the session (`forbidden`).
+ */
+export type DownloadRefusal = 'invalid' | 'expired' | 'gone' | 'forbidden';
+
 export type DownloadCheck =
-  | { ok: false; status: 401 | 403 | 404 | 410; message: string }
+  | { ok: false; reason: DownloadRefusal }
   | {
       ok: true;
       session: { id: string; roleName: string; startDate: Date; script: string | null };
@@ -88,8 +92,8 @@ const ALLOWED_PARAMS = {
 } as const satisfies Record<DownloadTarget, readonly string[]>;
 
 /**
- * Checks a download request in the order of §6: token and parameters (401), expiry (410), the
- * session (404), the issuer (403). Nothing about the session is revealed before the token holds.
+ * Checks a download request in the order of §6: token and parameters, expiry, the session, the
+ * issuer. Nothing about the session is revealed before the token holds.
  */
 export async function checkDownload(
   sessionId: string,
@@ -98,12 +102,12 @@ export async function checkDownload(
   secrets: string[],
   now: number,
 ): Promise<DownloadCheck> {
-  const unauthorized = { ok: false, status: 401, message: 'unauthorized' } as const;
+  const invalid = { ok: false, reason: 'invalid' } as const;
   const single = (name: string) => (query.getAll(name).length === 1 ? query.get(name) : null);
   const token = single('token');
-  if (token === null) return unauthorized;
+  if (token === null) return invalid;
   // Every parameter is bound to the token: an unknown one is a changed link, not noise.
-  if ([...query.keys()].some((k) => !(ALLOWED_PARAMS[target] as readonly string[]).includes(k))) return unauthorized;
+  if ([...query.keys()].some((k) => !(ALLOWED_PARAMS[target] as readonly string[]).includes(k))) return invalid;
   let supplied;
   if (target === 'SCRIPT') {
     supplied = { sessionId, target, ...SCRIPT_CLAIMS };
@@ -112,15 +116,11 @@ export async function checkDownload(
     const newline = FLAG[single('newline') ?? ''];
     const eventTime = FLAG[single('event-time') ?? ''];
     const events = single('events');
-    if (extension === null || newline === undefined || eventTime === undefined || events === null) return unauthorized;
+    if (extension === null || newline === undefined || eventTime === undefined || events === null) return invalid;
     supplied = { sessionId, target, extension, newline, eventTime, events };
   }
   const verdict = verifyDownloadToken(token, supplied, secrets, now);
-  if (!verdict.ok) {
-    return verdict.reason === 'expired'
-      ? { ok: false, status: 410, message: 'session download link expired' }
-      : unauthorized;
-  }
+  if (!verdict.ok) return verdict.reason === 'expired' ? { ok: false, reason: 'expired' } : invalid;
   const { claims } = verdict;
   const session = isUuid(sessionId)
     ? await prisma().session.findFirst({
@@ -128,10 +128,10 @@ export async function checkDownload(
         select: { id: true, orgId: true, userId: true, roleName: true, startDate: true, script: true },
       })
     : null;
-  if (!session) return { ok: false, status: 404, message: 'not found' };
+  if (!session) return { ok: false, reason: 'gone' };
   const issuer = await viewerForKeyId(claims.issuerKeyId);
   if (!issuer || issuer.orgId !== claims.orgId || !mayReadStream(issuer, session)) {
-    return { ok: false, status: 403, message: 'user is not allowed to download this session' };
+    return { ok: false, reason: 'forbidden' };
   }
   const kinds = new Set(claims.events.split(',').filter((k): k is EventKind => k === 'i' || k === 'o' || k === 'e'));
   return {

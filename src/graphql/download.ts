@@ -1,6 +1,6 @@
 import { issueDownloadLink } from '../downloads/service.ts';
 import { requireViewer } from '../sessions/access.ts';
-import { EVENT_TYPE_TO_KIND } from '../sessions/event.ts';
+import { DEFAULT_EVENT_TYPES, EVENT_TYPE_TO_KIND } from '../sessions/event.ts';
 import { builder } from './builder.ts';
 import { EventTypeEnum } from './enums.ts';
 
@@ -28,7 +28,7 @@ builder.mutationField('downloadLink', (t) =>
       extension: t.arg.string({ required: true, description: '1–16 ASCII letters or digits.' }),
       newline: t.arg.boolean({ defaultValue: false }),
       eventTime: t.arg.boolean({ defaultValue: false }),
-      events: t.arg({ type: [EventTypeEnum], defaultValue: ['OUTPUT', 'ERROR'] }),
+      events: t.arg({ type: [EventTypeEnum], defaultValue: [...DEFAULT_EVENT_TYPES] }),
       target: t.arg({ type: DownloadTargetEnum, defaultValue: 'EVENT_STREAM' }),
     },
     resolve: (_root, args, ctx) =>
@@ -39,7 +39,7 @@ builder.mutationField('downloadLink', (t) =>
           extension: args.extension,
           newline: args.newline ?? false,
           eventTime: args.eventTime ?? false,
-          events: (args.events ?? ['OUTPUT', 'ERROR']).map((e) => EVENT_TYPE_TO_KIND[e]),
+          events: (args.events ?? DEFAULT_EVENT_TYPES).map((e) => EVENT_TYPE_TO_KIND[e]),
           target: args.target ?? 'EVENT_STREAM',
         },
         {

@@ -82,15 +82,9 @@ export function millisFromDecimal(time: number): number {
 
 /**
  * §6 event time: startDate + time seconds, truncated to the millisecond, ISO 8601 UTC with
- * milliseconds. Throws RangeError when the result is not a representable date.
- */
-export function eventTimeIso(startMs: number, time: number): string {
-  return new Date(startMs + secondsToMillis(time)).toISOString();
-}
-
-/**
- * eventTimeIso for the events of one session, in order: events come many to a second, so the text up
- * to the second is kept and only the milliseconds are formatted for each.
+ * milliseconds, for the events of one session in order. Events come many to a second, so the text
+ * up to the second is kept and only the milliseconds are formatted for each. Throws RangeError when
+ * the result is not a representable date.
  */
 export class EventClock {
   private second = Number.NaN;

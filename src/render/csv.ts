@@ -3,7 +3,7 @@ import type { ChunkSink } from './chunks.ts';
 import { utf8Decoder } from './common.ts';
 
 /** Fields up to this many bytes are rendered exactly as §6 says; longer ones are streamed (see CsvWriter). */
-export const DEFAULT_MAX_CSV_FIELD_BYTES = 1024 * 1024;
+const DEFAULT_MAX_CSV_FIELD_BYTES = 1024 * 1024;
 
 const TAB = 0x09;
 const LF = 0x0a;

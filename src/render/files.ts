@@ -1,30 +1,27 @@
-import type { EventKind, SessionEvent } from '../sessions/event.ts';
+import { DEFAULT_EVENT_KINDS, type SessionEvent } from '../sessions/event.ts';
 import { ChunkSink, DRAIN_CHUNKS } from './chunks.ts';
 import { EventClock, typeFilter, utf8Decoder, type TypeSelection } from './common.ts';
 import { CsvWriter } from './csv.ts';
 import { writeJsonString } from './json.ts';
 
-export type DownloadFormat = 'csv' | 'json' | 'raw';
+type DownloadFormat = 'csv' | 'json' | 'raw';
 
-export const DOWNLOAD_CONTENT_TYPES: Readonly<Record<DownloadFormat, string>> = {
+const DOWNLOAD_CONTENT_TYPES: Readonly<Record<DownloadFormat, string>> = {
   csv: 'text/csv; charset=utf-8',
   json: 'application/json; charset=utf-8',
   raw: 'application/octet-stream',
 };
 
 /** §6: the extension's ending (any letter case) picks the format. */
-export function downloadFormatFor(extension: string): DownloadFormat {
+function downloadFormatFor(extension: string): DownloadFormat {
   const ext = extension.toLowerCase();
   if (ext.endsWith('csv')) return 'csv';
   if (ext.endsWith('json')) return 'json';
   return 'raw';
 }
 
-/** §6 default for the link's `events` argument. */
-export const DEFAULT_DOWNLOAD_TYPES: readonly EventKind[] = ['o', 'e'];
-
 export interface FileOptions {
-  /** Event types to include; null/undefined → output and error. */
+  /** Event types to include; null/undefined → DEFAULT_EVENT_KINDS (output and error). */
   types?: TypeSelection | null;
   /** `newline=1`: a `\n` after each event (raw, CSV; JSON ignores it). */
   newline?: boolean;
@@ -49,7 +46,7 @@ export async function* renderRawFile(
   startDate: Date,
   options: FileOptions = {},
 ): AsyncGenerator<Uint8Array> {
-  const types = typeFilter(options.types ?? DEFAULT_DOWNLOAD_TYPES);
+  const types = typeFilter(options.types ?? DEFAULT_EVENT_KINDS);
   if (types.none) return;
   const clock = new EventClock(startDate.getTime());
   const sink = new ChunkSink();
@@ -75,7 +72,7 @@ export async function* renderCsvFile(
   startDate: Date,
   options: FileOptions = {},
 ): AsyncGenerator<Uint8Array> {
-  const types = typeFilter(options.types ?? DEFAULT_DOWNLOAD_TYPES);
+  const types = typeFilter(options.types ?? DEFAULT_EVENT_KINDS);
   if (types.none) return;
   const clock = new EventClock(startDate.getTime());
   const sink = new ChunkSink();
@@ -100,7 +97,7 @@ export async function* renderJsonFile(
   startDate: Date,
   options: FileOptions = {},
 ): AsyncGenerator<Uint8Array> {
-  const types = typeFilter(options.types ?? DEFAULT_DOWNLOAD_TYPES);
+  const types = typeFilter(options.types ?? DEFAULT_EVENT_KINDS);
   const clock = new EventClock(startDate.getTime());
   const sink = new ChunkSink();
   const decoder = utf8Decoder();
@@ -129,8 +126,8 @@ export function renderDownload(
   events: EventBatches,
   startDate: Date,
   options: FileOptions = {},
-): { format: DownloadFormat; contentType: string; body: AsyncGenerator<Uint8Array> } {
+): { contentType: string; body: AsyncGenerator<Uint8Array> } {
   const format = downloadFormatFor(extension);
   const render = format === 'csv' ? renderCsvFile : format === 'json' ? renderJsonFile : renderRawFile;
-  return { format, contentType: DOWNLOAD_CONTENT_TYPES[format], body: render(events, startDate, options) };
+  return { contentType: DOWNLOAD_CONTENT_TYPES[format], body: render(events, startDate, options) };
 }

@@ -1,5 +1,5 @@
-import { ReelError } from '../errors.ts';
-import type { EventKind, SessionEvent } from '../sessions/event.ts';
+import { eventStreamTooLarge } from '../errors.ts';
+import { DEFAULT_EVENT_KINDS, EVENT_KINDS, type EventKind, type SessionEvent } from '../sessions/event.ts';
 import { base64Length, toBase64, typeFilter, utf8Decoder, type TypeSelection } from './common.ts';
 
 /** The inline formats rendered from stored events; RAW_QUERIES has its own entry points. */
@@ -11,25 +11,9 @@ export interface QueryRecord {
   sql: Uint8Array;
 }
 
-/** §11 default for REEL_MAX_INLINE_STREAM_BYTES. */
-export const DEFAULT_MAX_INLINE_BYTES = 8 * 1024 * 1024;
-
 /** §4 defaults when the `events` argument is absent: everything for RAW, output and error otherwise. */
 export function defaultInlineTypes(format: InlineFormat): readonly EventKind[] {
-  return format === 'RAW' ? ['i', 'o', 'e'] : ['o', 'e'];
-}
-
-/** §4.4: the rendering would exceed the inline cap. Carries the cap; maps to EVENT_STREAM_TOO_LARGE. */
-export class EventStreamTooLargeError extends ReelError {
-  override name = 'EventStreamTooLargeError';
-  constructor(readonly maxBytes: number) {
-    super(
-      'EVENT_STREAM_TOO_LARGE',
-      `the rendered event stream is larger than the inline limit of ${maxBytes} bytes; ` +
-        'request it as a file with the downloadLink mutation instead',
-      { maxBytes },
-    );
-  }
+  return format === 'RAW' ? EVENT_KINDS : DEFAULT_EVENT_KINDS;
 }
 
 export interface InlineOptions {
@@ -38,32 +22,19 @@ export interface InlineOptions {
   /**
    * Cap on the rendering, in bytes of its compact JSON text (what the GraphQL response carries for
    * this value). The measure is exact for every format, so the cap is crossed exactly when it says.
+   * The server's comes from its configuration (REEL_MAX_INLINE_STREAM_BYTES).
    */
-  maxBytes?: number;
-}
-
-export interface InlineRendering {
-  eventStream: unknown[];
-  eventSize: number;
+  maxBytes: number;
 }
 
 /** `eventStream` for RAW / UTF8 / BASE64 (§4), stopping as soon as the cap is crossed. */
 export async function renderInline(
   format: InlineFormat,
   events: AsyncIterable<SessionEvent>,
-  options: InlineOptions = {},
+  options: InlineOptions,
 ): Promise<unknown[]> {
-  return (await renderInlineWithSize(format, events, options)).eventStream;
-}
-
-/** `eventStream` and `eventSize` in one pass, for a query that asks for both. */
-export async function renderInlineWithSize(
-  format: InlineFormat,
-  events: AsyncIterable<SessionEvent>,
-  options: InlineOptions = {},
-): Promise<InlineRendering> {
   const types = typeFilter(options.types ?? defaultInlineTypes(format));
-  const maxBytes = options.maxBytes ?? DEFAULT_MAX_INLINE_BYTES;
+  const { maxBytes } = options;
   switch (format) {
     case 'RAW':
       return renderTuples(selected(events, types), (e) => e.type, (e) => e.data, maxBytes);
@@ -77,16 +48,9 @@ export async function renderInlineWithSize(
 /** RAW_QUERIES `eventStream`: `[[time, "i", base64(sql)], ...]`, capped like the others. */
 export async function renderRawQueries(
   queries: AsyncIterable<QueryRecord>,
-  options: { maxBytes?: number } = {},
+  options: Pick<InlineOptions, 'maxBytes'>,
 ): Promise<unknown[]> {
-  return (await renderRawQueriesWithSize(queries, options)).eventStream;
-}
-
-export async function renderRawQueriesWithSize(
-  queries: AsyncIterable<QueryRecord>,
-  options: { maxBytes?: number } = {},
-): Promise<InlineRendering> {
-  return renderTuples(queries, () => 'i', (q) => q.sql, options.maxBytes ?? DEFAULT_MAX_INLINE_BYTES);
+  return renderTuples(queries, () => 'i', (q) => q.sql, options.maxBytes);
 }
 
 /** `eventSize` (§4) without building the rendering; streams in constant memory. */
@@ -131,54 +95,49 @@ async function renderTuples<T extends { time: number }>(
   kind: (item: T) => EventKind,
   bytes: (item: T) => Uint8Array,
   maxBytes: number,
-): Promise<InlineRendering> {
+): Promise<unknown[]> {
   const out: [number, EventKind, string][] = [];
-  let size = 0;
   let jsonBytes = 2; // "[]"
   for await (const item of items) {
     const data = bytes(item);
     // `[<time>,"i","<base64>"]` plus the separating comma; base64 needs no JSON escaping.
     jsonBytes += (out.length > 0 ? 1 : 0) + 9 + JSON.stringify(item.time).length + base64Length(data.length);
     // Checked before encoding: a huge event is rejected without building its base64.
-    if (jsonBytes > maxBytes) throw new EventStreamTooLargeError(maxBytes);
+    if (jsonBytes > maxBytes) throw eventStreamTooLarge(maxBytes);
     out.push([item.time, kind(item), toBase64(data)]);
-    size += data.length;
   }
-  return { eventStream: out, eventSize: size };
+  return out;
 }
 
-async function renderUtf8(events: AsyncIterable<SessionEvent>, maxBytes: number): Promise<InlineRendering> {
+async function renderUtf8(events: AsyncIterable<SessionEvent>, maxBytes: number): Promise<unknown[]> {
   const decoder = utf8Decoder();
   const pieces: string[] = [];
   let jsonBytes = 4; // `[""]`
-  let points = 0;
   const add = (text: string) => {
     if (text.length === 0) return;
-    const measured = measureJsonText(text);
-    jsonBytes += measured.bytes;
-    if (jsonBytes > maxBytes) throw new EventStreamTooLargeError(maxBytes);
+    jsonBytes += jsonTextBytes(text);
+    if (jsonBytes > maxBytes) throw eventStreamTooLarge(maxBytes);
     pieces.push(text);
-    points += measured.points;
   };
   for await (const e of events) {
     // Every consumed byte becomes at least one byte of text (U+FFFD is 3 bytes for ≤3 invalid
     // ones) and at most 3 bytes may stay pending in the decoder: reject before decoding a huge event.
-    if (jsonBytes + e.data.length - 3 > maxBytes) throw new EventStreamTooLargeError(maxBytes);
+    if (jsonBytes + e.data.length - 3 > maxBytes) throw eventStreamTooLarge(maxBytes);
     add(decoder.decode(e.data, { stream: true }));
   }
   add(decoder.decode());
-  if (jsonBytes > maxBytes) throw new EventStreamTooLargeError(maxBytes); // a cap below `[""]` itself
-  return { eventStream: [pieces.join('')], eventSize: points };
+  if (jsonBytes > maxBytes) throw eventStreamTooLarge(maxBytes); // a cap below `[""]` itself
+  return [pieces.join('')];
 }
 
-async function renderBase64(events: AsyncIterable<SessionEvent>, maxBytes: number): Promise<InlineRendering> {
+async function renderBase64(events: AsyncIterable<SessionEvent>, maxBytes: number): Promise<unknown[]> {
   const pieces: string[] = [];
   // base64 works in 3-byte groups: encode whole groups and carry the 0–2 leftover bytes to the next event.
   let carry = new Uint8Array(0);
   let total = 0;
   for await (const e of events) {
     total += e.data.length;
-    if (4 + base64Length(total) > maxBytes) throw new EventStreamTooLargeError(maxBytes);
+    if (4 + base64Length(total) > maxBytes) throw eventStreamTooLarge(maxBytes);
     let bytes = e.data;
     if (carry.length > 0) {
       bytes = new Uint8Array(carry.length + e.data.length);
@@ -190,19 +149,17 @@ async function renderBase64(events: AsyncIterable<SessionEvent>, maxBytes: numbe
     carry = bytes.slice(whole);
   }
   if (carry.length > 0) pieces.push(toBase64(carry));
-  const text = pieces.join('');
-  return { eventStream: [text], eventSize: text.length };
+  return [pieces.join('')];
 }
 
 /**
- * In one pass over a decoder's output: the bytes of `JSON.stringify(text)` minus its quotes (UTF-8
- * length plus escapes) and its code points. Decoder output has no lone surrogates, so a high
- * surrogate always starts a pair (4 UTF-8 bytes, one code point).
+ * The bytes of `JSON.stringify(text)` minus its quotes (UTF-8 length plus escapes), for a
+ * decoder's output: it has no lone surrogates, so a high surrogate always starts a pair (4 UTF-8
+ * bytes).
  */
-function measureJsonText(text: string): { bytes: number; points: number } {
+function jsonTextBytes(text: string): number {
   let bytes = 0;
-  let points = 0;
-  for (let k = 0; k < text.length; k++, points++) {
+  for (let k = 0; k < text.length; k++) {
     const c = text.charCodeAt(k);
     if (c >= 0x20 && c < 0x80) bytes += c === 0x22 || c === 0x5c ? 2 : 1;
     else if (c < 0x20) bytes += c === 0x08 || c === 0x09 || c === 0x0a || c === 0x0c || c === 0x0d ? 2 : 6;
@@ -212,7 +169,7 @@ function measureJsonText(text: string): { bytes: number; points: number } {
       k++;
     } else bytes += 3;
   }
-  return { bytes, points };
+  return bytes;
 }
 
 /** Code points of a decoder's output: UTF-16 units minus the low halves of surrogate pairs (never lone). */

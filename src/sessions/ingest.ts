@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import stringify from 'safe-stable-stringify';
 import type { Viewer } from '../auth/keys.ts';
 import { prisma } from '../db/client.ts';
-import { badInput, conflict, notFound, ReelError } from '../errors.ts';
+import { badInput, conflict, notFound, sessionClosed } from '../errors.ts';
 import { Prisma } from '../generated/prisma/client.ts';
 import type { IdentityType, ReviewStatus, ReviewType, SessionStatus, SessionVerb } from '../generated/prisma/enums.ts';
 import { isUuid } from '../util.ts';
@@ -323,7 +323,7 @@ export async function appendSessionEvents(
       }
       return { sequence, eventCount: Number(session.event_count), eventSize: Number(session.total) };
     }
-    if (session.status === 'DONE') throw new ReelError('SESSION_CLOSED', 'the session is closed; no more events');
+    if (session.status === 'DONE') throw sessionClosed();
     if (sequence > session.next_sequence) {
       throw conflict(`sequence ${sequence} leaves a gap: the next expected sequence is ${session.next_sequence}`, {
         sequence,

@@ -1,17 +1,11 @@
 import type { Viewer } from '../auth/keys.ts';
-import { ReelError } from '../errors.ts';
+import { rawQueriesNeedPostgres } from '../errors.ts';
 import type { SessionVerb } from '../generated/prisma/enums.ts';
 import { queriesFromEvents, type QueryMode } from '../pgwire/index.ts';
-import {
-  base64Length,
-  computeEventSize,
-  defaultInlineTypes,
-  renderInline,
-  renderRawQueries,
-  computeRawQueriesSize,
-} from '../render/index.ts';
+import { base64Length } from '../render/common.ts';
+import { computeEventSize, computeRawQueriesSize, defaultInlineTypes, renderInline, renderRawQueries } from '../render/inline.ts';
 import { assertMayReadStream } from './access.ts';
-import type { EventKind } from './event.ts';
+import { EVENT_KINDS, type EventKind } from './event.ts';
 import { readEvents } from './store.ts';
 
 /*
@@ -37,11 +31,7 @@ export interface StreamSession {
 /** §4.3: the SQL of Postgres sessions only; CONNECT streams are wire protocol, EXEC streams the script. */
 export function queryModeFor(session: Pick<StreamSession, 'type' | 'connectionSubtype' | 'verb'>): QueryMode {
   const postgres = session.connectionSubtype === 'postgres' || session.type === 'postgres';
-  if (!postgres) {
-    throw new ReelError('UNSUPPORTED_FORMAT', 'RAW_QUERIES is only available for Postgres sessions', {
-      format: 'RAW_QUERIES',
-    });
-  }
+  if (!postgres) throw rawQueriesNeedPostgres();
   return session.verb === 'CONNECT' ? 'wire' : 'script';
 }
 
@@ -85,7 +75,7 @@ export async function sessionEventSize(
   format: StreamFormat | null | undefined,
   events: readonly EventKind[] | null | undefined,
 ): Promise<number> {
-  if (format == null && events == null) return storedBytes(session, new Set(['i', 'o', 'e']));
+  if (format == null && events == null) return storedBytes(session, new Set(EVENT_KINDS));
   assertMayReadStream(viewer, session);
   const fmt = format ?? 'RAW';
   if (fmt === 'RAW_QUERIES') {

@@ -1,4 +1,8 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { lockDataDir } from '../../src/db/lock.ts';
 import { reel, reelInProcess } from '../support/cli.ts';
 import { createTestDatabase, type TestDatabase } from '../support/db.ts';
 
@@ -73,6 +77,7 @@ describe('the command line', { timeout: 180_000 }, () => {
     const result = await reelInProcess(args, env);
     expect(result.code).not.toBe(0);
     expect(result.stderr).toMatch(reason);
+    expect(result.stderr).not.toMatch(/unexpected error/);
     expect(result.stderr.trim().split('\n').filter((l) => !/^\s*$/.test(l)).length).toBeLessThanOrEqual(2);
   });
 
@@ -80,5 +85,22 @@ describe('the command line', { timeout: 180_000 }, () => {
     const result = await reelInProcess(['orgs', 'list'], { ...env, REEL_DOWNLOAD_TTL_SECONDS: 'soon' });
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(/REEL_DOWNLOAD_TTL_SECONDS/);
+    expect(result.stderr).toBe('reel: invalid REEL_DOWNLOAD_TTL_SECONDS: must be a whole number\n');
+  });
+
+  it('stops, saying why, when another live process holds the embedded data directory', async () => {
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'reel-locked-'));
+    const release = lockDataDir(dataDir); // held by this process, which is alive
+    try {
+      const result = await reelInProcess(['orgs', 'list'], { REEL_DATA_DIR: dataDir });
+      expect(result.code).toBe(1);
+      expect(result.stderr).toBe(
+        `reel: the data directory ${dataDir} is in use by another reel process (pid ${process.pid}); ` +
+          'stop it first or use another REEL_DATA_DIR\n',
+      );
+    } finally {
+      release();
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    }
   });
 });

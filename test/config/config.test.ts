@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../../src/config.ts';
+import { loadConfig } from '../../src/config.ts';
+import { ReelError } from '../../src/errors.ts';
 
 describe('configuration', () => {
   it('has the documented defaults', () => {
@@ -38,7 +39,8 @@ describe('configuration', () => {
     ['REEL_KEY_CACHE_SECONDS', '-1'],
     ['REEL_LOG_LEVEL', 'loud'],
   ])('rejects %s=%s naming the variable', (name, value) => {
-    expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
+    expect(() => loadConfig({ [name]: value })).toThrow(ReelError);
+    expect(() => loadConfig({ [name]: value })).toThrow(expect.objectContaining({ code: 'INVALID_CONFIG', details: { variable: name } }));
     expect(() => loadConfig({ [name]: value })).toThrow(name);
   });
 });

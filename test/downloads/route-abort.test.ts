@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { renderDownload } from '../../src/render/index.ts';
+import { renderDownload } from '../../src/render/files.ts';
 import type { SessionEvent } from '../../src/sessions/event.ts';
 import { source } from '../render/helpers.ts';
 import { body, download, ingest, link, newKey, newOrg, startApp, type App, type EventSpec } from './route-support.ts';

@@ -1,8 +1,9 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { csvField, eventTimeIso, renderCsvFile, type FileOptions } from '../../src/render/index.ts';
+import { csvField } from '../../src/render/csv.ts';
+import { renderCsvFile, type FileOptions } from '../../src/render/files.ts';
 import type { EventKind, SessionEvent } from '../../src/sessions/event.ts';
-import { batched, collectText, ev, splitInto, utf8 } from './helpers.ts';
+import { batched, collectText, eventTimeIso, ev, splitInto, utf8 } from './helpers.ts';
 
 const START = new Date('2024-07-25T15:56:35.317Z');
 const T = (time: number) => eventTimeIso(START.getTime(), time);

@@ -1,20 +1,11 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { isUtf8 } from 'node:buffer';
-import { ChunkSink } from '../../src/render/chunks.ts';
-import { EventClock, millisFromDecimal, utf8Decoder } from '../../src/render/common.ts';
+import { CHUNK_BYTES, ChunkSink } from '../../src/render/chunks.ts';
+import { EventClock, millisFromDecimal, secondsToMillis, utf8Decoder } from '../../src/render/common.ts';
+import { renderDownload, renderJsonFile, renderRawFile } from '../../src/render/files.ts';
 import { writeJsonString } from '../../src/render/json.ts';
-import {
-  CHUNK_BYTES,
-  DOWNLOAD_CONTENT_TYPES,
-  downloadFormatFor,
-  eventTimeIso,
-  renderDownload,
-  renderJsonFile,
-  renderRawFile,
-  secondsToMillis,
-} from '../../src/render/index.ts';
-import { batched, collect, collectText, ev, utf8 } from './helpers.ts';
+import { batched, collect, collectText, eventTimeIso, ev, utf8 } from './helpers.ts';
 
 const START = new Date('2024-07-25T15:56:35.317Z');
 const bytes = (...b: number[]) => new Uint8Array(b);
@@ -31,6 +22,7 @@ describe('event time', () => {
     [86400.999, '2024-07-26T15:56:36.316Z'],
     [3e9, '2119-08-19T21:16:35.317Z'],
   ])('%s s → %s', (time, iso) => {
+    expect(new EventClock(START.getTime()).iso(time)).toBe(iso);
     expect(eventTimeIso(START.getTime(), time)).toBe(iso);
   });
 
@@ -38,6 +30,7 @@ describe('event time', () => {
     expect(secondsToMillis(-0.0005)).toBe(-1);
     expect(secondsToMillis(-1.5)).toBe(-1500);
     expect(() => secondsToMillis(Number.NaN)).toThrow(RangeError);
+    expect(() => new EventClock(0).iso(1e21)).toThrow(RangeError);
     expect(() => eventTimeIso(0, 1e21)).toThrow(RangeError);
   });
 
@@ -77,6 +70,16 @@ describe('event time', () => {
 });
 
 describe('download formats', () => {
+  const CONTENT_TYPES = {
+    csv: 'text/csv; charset=utf-8',
+    json: 'application/json; charset=utf-8',
+    raw: 'application/octet-stream',
+  };
+  const BODIES = {
+    csv: '"a,b"\r\n',
+    json: '[{"time":"2024-07-25T15:56:35.317Z","type":"o","stream":"a,b"}]',
+    raw: 'a,b',
+  };
   it.each([
     ['csv', 'csv'],
     ['CSV', 'csv'],
@@ -87,17 +90,10 @@ describe('download formats', () => {
     ['txt', 'raw'],
     ['log', 'raw'],
     ['csv2', 'raw'],
-  ] as const)('%s → %s', (ext, format) => {
-    expect(downloadFormatFor(ext)).toBe(format);
-    expect(renderDownload(ext, batched([]), START).contentType).toBe(DOWNLOAD_CONTENT_TYPES[format]);
-  });
-
-  it('content types', () => {
-    expect(DOWNLOAD_CONTENT_TYPES).toEqual({
-      csv: 'text/csv; charset=utf-8',
-      json: 'application/json; charset=utf-8',
-      raw: 'application/octet-stream',
-    });
+  ] as const)('%s → %s', async (ext, format) => {
+    const file = renderDownload(ext, batched([ev(0, 'o', 'a,b')]), START);
+    expect(file.contentType).toBe(CONTENT_TYPES[format]);
+    expect(await collectText(file.body)).toBe(BODIES[format]);
   });
 });
 

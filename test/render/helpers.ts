@@ -1,4 +1,14 @@
+import { millisFromDecimal } from '../../src/render/common.ts';
 import type { EventKind, SessionEvent } from '../../src/sessions/event.ts';
+
+/**
+ * §6 event time by its definition: startDate + time seconds (from the recorded decimal), truncated
+ * to the millisecond, ISO 8601 UTC. What EventClock, which the renderers use, must agree with.
+ */
+export const eventTimeIso = (startMs: number, time: number): string => new Date(startMs + millisFromDecimal(time)).toISOString();
+
+/** An inline cap no rendering here reaches, for tests of what is rendered rather than of the cap. */
+export const NO_CAP = Number.MAX_SAFE_INTEGER;
 
 export const utf8 = (s: string): Uint8Array => new TextEncoder().encode(s);
 export const b64 = (s: string): Uint8Array => new Uint8Array(Buffer.from(s, 'base64'));

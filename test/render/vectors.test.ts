@@ -1,19 +1,17 @@
 import { describe, expect, it } from 'vitest';
+import { csvField } from '../../src/render/csv.ts';
+import { renderCsvFile, renderDownload } from '../../src/render/files.ts';
 import {
   computeEventSize,
   computeRawQueriesSize,
-  csvField,
-  renderCsvFile,
-  renderDownload,
   renderInline,
-  renderInlineWithSize,
-  renderRawQueriesWithSize,
+  renderRawQueries,
   type InlineFormat,
   type QueryRecord,
-} from '../../src/render/index.ts';
+} from '../../src/render/inline.ts';
 import type { SessionEvent } from '../../src/sessions/event.ts';
 import { vectors } from '../support/vectors.ts';
-import { b64, batched, collect, collectText, ev, source, utf8 } from './helpers.ts';
+import { b64, batched, collect, collectText, ev, NO_CAP, source, utf8 } from './helpers.ts';
 
 const eventsOf = (s: (typeof vectors.sessions)[number]): SessionEvent[] =>
   s.events.map(([time, type, data]) => ({ time, type, data: b64(data) }));
@@ -30,15 +28,12 @@ describe('vectors.json renderings', () => {
             s.verb === 'EXEC'
               ? events.filter((e) => e.type === 'i' && e.data.length > 0).map((e) => ({ time: e.time, sql: e.data }))
               : (r.eventStream as [number, string, string][]).map(([time, , sql]) => ({ time, sql: b64(sql) }));
-          const got = await renderRawQueriesWithSize(source(queries));
-          expect(got).toEqual({ eventStream: r.eventStream, eventSize: r.eventSize });
+          expect(await renderRawQueries(source(queries), { maxBytes: NO_CAP })).toEqual(r.eventStream);
           expect(await computeRawQueriesSize(source(queries))).toBe(r.eventSize);
           return;
         }
         const format = r.format as InlineFormat;
-        const both = await renderInlineWithSize(format, source(events), { types: r.events });
-        expect(both).toEqual({ eventStream: r.eventStream, eventSize: r.eventSize });
-        expect(await renderInline(format, source(events), { types: r.events })).toEqual(r.eventStream);
+        expect(await renderInline(format, source(events), { types: r.events, maxBytes: NO_CAP })).toEqual(r.eventStream);
         expect(await computeEventSize(format, source(events), r.events)).toBe(r.eventSize);
         // A Set selects the same as a list.
         if (r.events) expect(await computeEventSize(format, source(events), new Set(r.events))).toBe(r.eventSize);
