@@ -7,6 +7,7 @@ import type { Config } from './config.ts';
 import { downloadRoute } from './downloads/route.ts';
 import { downloadSecrets } from './downloads/secret.ts';
 import { ReelError } from './errors.ts';
+import { selfContainedGraphiQL } from './graphiql.ts';
 import type { Context } from './graphql/builder.ts';
 import { schema } from './graphql/schema.ts';
 import type { Logger } from './logger.ts';
@@ -35,11 +36,13 @@ export function createGraphQL(
 ): YogaServerInstance<ServerContext, Context> {
   const now = options.now ?? Date.now;
   const keys = options.keys ?? new KeyCache(config.keyCacheSeconds * 1000, now);
+  const graphiql = selfContainedGraphiQL({ title: 'reel', defaultQuery: '{ sessions(first: 5) { edges { node { id roleName status startDate } } } }' });
   return createYoga<ServerContext, Context>({
     schema,
     graphqlEndpoint: '/graphql',
     landingPage: false,
-    graphiql: { title: 'reel', defaultQuery: '{ sessions(first: 5) { edges { node { id roleName status startDate } } } }' },
+    graphiql: graphiql.options,
+    renderGraphiQL: graphiql.render,
     maxRequestBodySize: options.countBody === false ? false : config.maxRequestBytes,
     logging: false,
     // Bounds on what one operation may ask for: deep nesting, many aliases of an expensive field
