@@ -57,6 +57,7 @@ export function createGraphQL(
         maxTokens: { enabled: false },
         blockFieldSuggestion: { enabled: false },
       }),
+      graphiql.plugin,
     ],
     context: async ({ request }) => {
       const key = bearerKey(request.headers.get('authorization'));

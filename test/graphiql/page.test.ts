@@ -20,4 +20,18 @@ describe('GraphiQL', () => {
     expect(html).not.toMatch(/<script[^>]*\bsrc=/i);
     expect(html).not.toMatch(/<link[^>]*\bhref="(?!data:)/i);
   });
+
+  it('comes with a Content-Security-Policy that allows no other origin and no script but its own', async () => {
+    const policy = (await openPage()).headers.get('content-security-policy') ?? '';
+    const directives = new Map(policy.split(/;\s*/).map((d) => [d.split(' ')[0], d.split(' ').slice(1)] as const));
+    expect(directives.get('default-src')).toEqual(["'self'"]);
+    const scripts = directives.get('script-src') ?? [];
+    expect(scripts.length).toBeGreaterThan(0);
+    for (const source of scripts) expect(source).toMatch(/^'sha256-[A-Za-z0-9+/]+=*'$/);
+    expect(directives.get('connect-src')).toEqual(["'self'"]);
+    expect(directives.get('frame-ancestors')).toEqual(["'none'"]);
+    for (const sources of directives.values()) {
+      for (const source of sources) expect(source).not.toMatch(/^(https?:|\*|[a-z0-9.-]+\.[a-z]{2,})/i);
+    }
+  });
 });
