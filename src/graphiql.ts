@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto';
-import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import type { GraphiQLOptions, Plugin } from 'graphql-yoga';
 
 /*
@@ -16,15 +15,19 @@ interface Page {
 }
 
 // The page is ~9 MB; it depends only on the options, so it is rendered once per set of options
-// and shared by every yoga instance, rather than on every request.
-const pages = new Map<string, Page>();
+// and shared by every yoga instance, rather than on every request. Its module is as large, and is
+// loaded on the first request for the page, not by every process that imports the server (the
+// command line does).
+const pages = new Map<string, Promise<Page>>();
 
-function pageFor(options: GraphiQLOptions): Page {
+function pageFor(options: GraphiQLOptions): Promise<Page> {
   const key = JSON.stringify(options);
   let page = pages.get(key);
   if (!page) {
-    const html = renderGraphiQL(options);
-    page = { html, policy: contentSecurityPolicy(html) };
+    page = import('@graphql-yoga/render-graphiql').then(({ renderGraphiQL }) => {
+      const html = renderGraphiQL(options);
+      return { html, policy: contentSecurityPolicy(html) };
+    });
     pages.set(key, page);
   }
   return page;
@@ -62,17 +65,17 @@ function contentSecurityPolicy(html: string): string {
  */
 export function selfContainedGraphiQL(options: GraphiQLOptions): {
   options: GraphiQLOptions;
-  render: (options?: GraphiQLOptions) => string;
+  render: (options?: GraphiQLOptions) => Promise<string>;
   plugin: Plugin;
 } {
   return {
     options,
-    render: (given) => pageFor(given ?? options).html,
+    render: async (given) => (await pageFor(given ?? options)).html,
     plugin: {
-      onResponse({ request, response }) {
+      async onResponse({ request, response }) {
         // GraphiQL is the only HTML yoga answers with here (the landing page is off).
         if (request.method === 'GET' && response.headers.get('content-type')?.startsWith('text/html')) {
-          response.headers.set('Content-Security-Policy', pageFor(options).policy);
+          response.headers.set('Content-Security-Policy', (await pageFor(options)).policy);
         }
       },
     },
