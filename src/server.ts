@@ -5,6 +5,7 @@ import { bearerKey, KeyCache } from './auth/keys.ts';
 import type { Config } from './config.ts';
 import { downloadRoute } from './downloads/route.ts';
 import { downloadSecrets } from './downloads/secret.ts';
+import { selfContainedGraphiQL } from './graphiql.ts';
 import type { Context } from './graphql/builder.ts';
 import { maskErrors } from './graphql/mask-errors.ts';
 import { usePageSizeLimit } from './graphql/pagination.ts';
@@ -36,11 +37,13 @@ export function createGraphQL(
 ): YogaServerInstance<ServerContext, Context> {
   const now = options.now ?? Date.now;
   const keys = options.keys ?? new KeyCache(config.keyCacheSeconds * 1000, now);
+  const graphiql = selfContainedGraphiQL({ title: 'reel', defaultQuery: '{ sessions(first: 5) { edges { node { id roleName status startDate } } } }' });
   return createYoga<ServerContext, Context>({
     schema,
     graphqlEndpoint: '/graphql',
     landingPage: false,
-    graphiql: { title: 'reel', defaultQuery: '{ sessions(first: 5) { edges { node { id roleName status startDate } } } }' },
+    graphiql: graphiql.options,
+    renderGraphiQL: graphiql.render,
     maxRequestBodySize: options.countBody === false ? false : config.maxRequestBytes,
     logging: false,
     // Bounds on what one operation may ask for: deep nesting, many aliases of an expensive field
@@ -56,6 +59,7 @@ export function createGraphQL(
         maxTokens: { enabled: false },
         blockFieldSuggestion: { enabled: false },
       }),
+      graphiql.plugin,
     ],
     context: async ({ request }) => {
       const key = bearerKey(request.headers.get('authorization'));
