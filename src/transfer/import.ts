@@ -5,13 +5,14 @@ import type { Token } from 'stream-json/parser.js';
 import { prisma } from '../db/client.ts';
 import { badInput } from '../errors.ts';
 import { withChunkTx } from '../sessions/chunkstore.ts';
+import type { EncodedChunk } from '../sessions/codec.ts';
 import type { EventKind } from '../sessions/event.ts';
 import { decodeStrictBase64 } from '../sessions/ingest.ts';
 import type { JsonObject } from '../sessions/shapes.ts';
 import { JsonSyntaxError, JsonTokens } from './json-tokens.ts';
 import { ProgressLine, type ProgressOptions } from './progress.ts';
 import { importedSession, RecordError, recordId, type ImportedSession } from './record.ts';
-import { EventSpool, type SpooledChunk } from './spool.ts';
+import { EventSpool } from './spool.ts';
 
 /*
  * `reel import`: sessions in the JSON of hoop's `GET /api/sessions/:id?expand=event_stream,session_input`
@@ -351,7 +352,7 @@ async function writeSession(s: ImportedSession, spool: EventSpool, orgId: string
           );
         }
       }
-      let batch: SpooledChunk[] = [];
+      let batch: EncodedChunk[] = [];
       let size = 0;
       for await (const chunk of spool.chunks()) {
         batch.push(chunk);

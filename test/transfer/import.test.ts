@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { prisma } from '../../src/db/client.ts';
 import { importSessions } from '../../src/transfer/import.ts';
 import { startTestApp, type TestApp } from '../support/app.ts';
+import { codeOf } from '../support/graphql.ts';
 import {
   b64,
   capture,
@@ -236,6 +237,18 @@ describe('import of hoop sessions', () => {
       [0.5, 'i', b64('SELECT $1::int')],
       [0.9, 'i', b64('SELECT 2')],
     ]);
+  });
+
+  it("an imported session's events are stored as appendSessionEvents stores them: a retry of the call is recognised", async () => {
+    const APPEND = 'mutation ($id: ID!, $events: [SessionEventInput!]!) { appendSessionEvents(sessionId: $id, sequence: 0, events: $events) { sequence eventCount } }';
+    const TYPES = { i: 'INPUT', o: 'OUTPUT', e: 'ERROR' } as const;
+    const tuples = records(SESSIONS)[1]!.event_stream as [number, keyof typeof TYPES, string][];
+    const events = tuples.map(([time, type, data]) => ({ time, type: TYPES[type], data }));
+    const retried = await app.gql<{ appendSessionEvents: { sequence: number; eventCount: number } }>(APPEND, { id: PG_ID, events }, adminKey);
+    expect(retried.errors).toBeUndefined();
+    expect(retried.data?.appendSessionEvents).toEqual({ sequence: 0, eventCount: 7 });
+    const different = await app.gql(APPEND, { id: PG_ID, events: events.slice(1) }, adminKey);
+    expect(codeOf(different)).toBe('CONFLICT');
   });
 
   it('an imported OPEN session takes further appends at its next sequence', async () => {
