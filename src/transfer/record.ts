@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { IdentityType, ReviewStatus, ReviewType, SessionStatus, SessionVerb } from '../generated/prisma/enums.ts';
 import { isObject, type JsonObject, unstorableReason } from '../sessions/shapes.ts';
 import { isUuid } from '../util.ts';
+import type { ReviewGroupRow, ReviewRow, SessionRow } from './rows.ts';
 
 /*
  * One Session object of hoop's REST payload (reference-hoop.md §3) → the row reel stores. The
@@ -129,57 +130,19 @@ function strings(attrs: JsonObject, key: string): string[] {
   return v as string[];
 }
 
-export interface ImportedReviewGroup {
-  id: string;
-  group: string;
-  status: ReviewStatus;
-  reviewedBy: JsonObject | null;
-  reviewDate: Date | null;
-  forcedReview: boolean;
-}
+/** A review group as imported: its row but for the review it belongs to. */
+export type ImportedReviewGroup = Omit<ReviewGroupRow, 'reviewId'>;
 
-export interface ImportedReview {
-  id: string;
-  type: ReviewType;
-  status: ReviewStatus;
-  accessDurationSec: number;
+/** A review as imported: its row but for the session, with its groups. */
+export interface ImportedReview extends Omit<ReviewRow, 'sessionId' | 'createdAt'> {
   /** Null: now, as for a review opened without one. */
   createdAt: Date | null;
-  revokeAt: Date | null;
-  timeWindow: JsonObject | null;
-  accessRequestRuleName: string | null;
-  minApprovals: number | null;
-  forceApprovalGroups: string[];
-  rejectionReason: string | null;
   groups: ImportedReviewGroup[];
 }
 
-export interface ImportedSession {
-  id: string;
-  status: SessionStatus;
-  verb: SessionVerb;
-  type: string;
-  connectionSubtype: string | null;
-  roleName: string;
-  resourceName: string | null;
-  connectionTags: JsonObject | null;
-  userId: string | null;
-  userEmail: string | null;
-  userName: string | null;
-  identityType: IdentityType;
-  machineIdentityId: string | null;
-  startDate: Date;
-  endDate: Date | null;
-  exitCode: number | null;
-  correlationId: string | null;
-  sessionBatchId: string | null;
-  metadata: JsonObject | null;
-  integrationsMetadata: JsonObject | null;
-  metrics: JsonObject | null;
-  aiAnalysis: JsonObject | null;
-  guardrailsInfo: JsonObject[];
-  script: string | null;
-  scriptSize: number;
+/** A session as imported: its row but for what the target org and the events decide, with its review. */
+export interface ImportedSession
+  extends Omit<SessionRow, 'orgId' | 'nextSequence' | 'eventCount' | 'inputBytes' | 'outputBytes' | 'errorBytes'> {
   review: ImportedReview | null;
 }
 
