@@ -328,6 +328,46 @@ describe('import of hoop sessions', () => {
       'review.review_groups_data[0].status must be one of pending, approved, rejected, revoked, processing, executed, unknown (got "MAYBE")',
     ],
     [
+      'an AI analysis without a title',
+      { ai_analysis: { risk_level: 'high', explanation: 'x', action: 'block_execution' } },
+      'ai_analysis.title is required',
+    ],
+    [
+      'an AI analysis step whose is_error is not a boolean',
+      { ai_analysis: { risk_level: 'high', title: 't', explanation: 'x', action: 'a', steps: [{ type: 'thinking' }, { type: 'tool_result', is_error: 'no' }] } },
+      'ai_analysis.steps[1].is_error must be true or false, not "no"',
+    ],
+    ['an AI analysis that is a list', { ai_analysis: [] }, 'ai_analysis must be a JSON object or null, not an array'],
+    [
+      'a guardrail without a rule',
+      { guardrails_info: [{ rule_name: 'no-rm', direction: 'input' }] },
+      'guardrails_info[0].rule is required',
+    ],
+    [
+      'a guardrail whose matched words are not strings',
+      { guardrails_info: [{ rule_name: 'no-rm', rule: { type: 'deny_words_list' }, direction: 'input', matched_words: ['rm', 1] }] },
+      'guardrails_info[0].matched_words[1] must be a string, not 1',
+    ],
+    ['guardrails that are not a list', { guardrails_info: { rule_name: 'no-rm' } }, 'guardrails_info must be an array, not an object'],
+    [
+      'a data-masking count that is not an integer',
+      { metrics: { data_masking: { err_count: 1.5, info_types: {}, total_redact_count: 0, transformed_bytes: 0 } } },
+      'metrics.data_masking.err_count must be an integer, not 1.5',
+    ],
+    ['a truncated flag that is not a boolean', { metrics: { truncated: 'yes' } }, 'metrics.truncated must be true or false, not "yes"'],
+    [
+      'a reviewer whose email is not a string',
+      {
+        review: {
+          type: 'jit',
+          status: 'APPROVED',
+          access_duration: 60e9,
+          review_groups_data: [{ group: 'dba', status: 'APPROVED', reviewed_by: { email: 5, slack_id: '' } }],
+        },
+      },
+      'review.review_groups_data[0].reviewed_by.email must be a string, not 5',
+    ],
+    [
       'a fractional access duration',
       { review: { type: 'jit', status: 'APPROVED', access_duration: 1500000000 } },
       'review.access_duration must be a whole number of seconds in nanoseconds, not 1500000000',
