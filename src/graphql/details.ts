@@ -1,4 +1,12 @@
-import { isObject, type JsonObject } from '../sessions/shapes.ts';
+import {
+  readStored,
+  type StoredAIAnalysis,
+  type StoredAIAnalysisStep,
+  type StoredDataMasking,
+  type StoredGuardrail,
+  type StoredGuardrailRule,
+  StoredMetrics,
+} from '../sessions/shapes.ts';
 import { builder } from './builder.ts';
 
 /*
@@ -6,44 +14,36 @@ import { builder } from './builder.ts';
  * exposed with reel's camelCase names.
  */
 
-const str = (o: JsonObject, key: string) => (typeof o[key] === 'string' ? (o[key] as string) : null);
-const num = (o: JsonObject, key: string) => (typeof o[key] === 'number' ? (o[key] as number) : 0);
-const strings = (o: JsonObject, key: string) =>
-  Array.isArray(o[key]) ? (o[key] as unknown[]).filter((v): v is string => typeof v === 'string') : [];
-const obj = (o: JsonObject, key: string) => (isObject(o[key]) ? (o[key] as JsonObject) : {});
-
-export const DataMaskingRef = builder.objectRef<JsonObject>('DataMasking').implement({
+export const DataMaskingRef = builder.objectRef<StoredDataMasking>('DataMasking').implement({
   fields: (t) => ({
-    errCount: t.field({ type: 'SafeInt', resolve: (o) => num(o, 'err_count') }),
+    errCount: t.expose('err_count', { type: 'SafeInt' }),
     infoTypes: t.field({
       type: 'JSON',
       description: 'Info type → count, e.g. {"EMAIL_ADDRESS":1}.',
-      resolve: (o) => obj(o, 'info_types'),
+      resolve: (d) => d.info_types ?? {},
     }),
-    totalRedactCount: t.field({ type: 'SafeInt', resolve: (o) => num(o, 'total_redact_count') }),
-    transformedBytes: t.field({ type: 'SafeInt', resolve: (o) => num(o, 'transformed_bytes') }),
+    totalRedactCount: t.expose('total_redact_count', { type: 'SafeInt' }),
+    transformedBytes: t.expose('transformed_bytes', { type: 'SafeInt' }),
   }),
 });
 
 /** Metrics with reel's own eventSize (payload bytes) folded in. */
 export interface MetricsValue {
-  stored: JsonObject;
+  stored: StoredMetrics;
   eventSize: number;
+}
+
+/** A session's metrics as GraphQL shows them: null until stored (at close). */
+export function sessionMetrics(stored: unknown, eventSize: number): MetricsValue | null {
+  const metrics = readStored(StoredMetrics, stored);
+  return metrics && { stored: metrics, eventSize };
 }
 
 export const SessionMetricsRef = builder.objectRef<MetricsValue>('SessionMetrics').implement({
   fields: (t) => ({
-    eventSize: t.field({
-      type: 'SafeInt',
-      description: 'Payload bytes of the whole stream.',
-      resolve: (m) => m.eventSize,
-    }),
-    truncated: t.boolean({ resolve: (m) => m.stored.truncated === true }),
-    dataMasking: t.field({
-      type: DataMaskingRef,
-      nullable: true,
-      resolve: (m) => (isObject(m.stored.data_masking) ? m.stored.data_masking : null),
-    }),
+    eventSize: t.expose('eventSize', { type: 'SafeInt', description: 'Payload bytes of the whole stream.' }),
+    truncated: t.boolean({ resolve: (m) => m.stored.truncated ?? false }),
+    dataMasking: t.field({ type: DataMaskingRef, nullable: true, resolve: (m) => m.stored.data_masking }),
     raw: t.field({
       type: 'JSON',
       description: 'The whole metrics object as stored (reference key names), including keys not modelled here.',
@@ -52,51 +52,45 @@ export const SessionMetricsRef = builder.objectRef<MetricsValue>('SessionMetrics
   }),
 });
 
-export const AIAnalysisStepRef = builder.objectRef<JsonObject>('AIAnalysisStep').implement({
+export const AIAnalysisStepRef = builder.objectRef<StoredAIAnalysisStep>('AIAnalysisStep').implement({
   fields: (t) => ({
-    type: t.string({ resolve: (o) => str(o, 'type') ?? '' }),
-    thinking: t.string({ nullable: true, resolve: (o) => str(o, 'thinking') }),
-    toolName: t.string({ nullable: true, resolve: (o) => str(o, 'tool_name') }),
-    toolInput: t.field({ type: 'JSON', nullable: true, resolve: (o) => o.tool_input ?? null }),
-    toolOutput: t.field({ type: 'JSON', nullable: true, resolve: (o) => o.tool_output ?? null }),
-    isError: t.boolean({ nullable: true, resolve: (o) => (typeof o.is_error === 'boolean' ? o.is_error : null) }),
-    timestamp: t.string({ nullable: true, resolve: (o) => str(o, 'timestamp') }),
+    type: t.exposeString('type'),
+    thinking: t.exposeString('thinking', { nullable: true }),
+    toolName: t.exposeString('tool_name', { nullable: true }),
+    toolInput: t.expose('tool_input', { type: 'JSON', nullable: true }),
+    toolOutput: t.expose('tool_output', { type: 'JSON', nullable: true }),
+    isError: t.exposeBoolean('is_error', { nullable: true }),
+    timestamp: t.exposeString('timestamp', { nullable: true }),
   }),
 });
 
-export const AIAnalysisRef = builder.objectRef<JsonObject>('AIAnalysis').implement({
+export const AIAnalysisRef = builder.objectRef<StoredAIAnalysis>('AIAnalysis').implement({
   fields: (t) => ({
-    riskLevel: t.string({ description: 'low, medium or high.', resolve: (o) => str(o, 'risk_level') ?? '' }),
-    title: t.string({ resolve: (o) => str(o, 'title') ?? '' }),
-    explanation: t.string({ resolve: (o) => str(o, 'explanation') ?? '' }),
-    action: t.string({
-      description: 'allow_execution, block_execution or require_access_request.',
-      resolve: (o) => str(o, 'action') ?? '',
-    }),
-    summary: t.string({ nullable: true, resolve: (o) => str(o, 'summary') }),
-    model: t.string({ nullable: true, resolve: (o) => str(o, 'model') }),
-    steps: t.field({
-      type: [AIAnalysisStepRef],
-      resolve: (o) => (Array.isArray(o.steps) ? o.steps.filter(isObject) : []),
-    }),
+    riskLevel: t.exposeString('risk_level', { description: 'low, medium or high.' }),
+    title: t.exposeString('title'),
+    explanation: t.exposeString('explanation'),
+    action: t.exposeString('action', { description: 'allow_execution, block_execution or require_access_request.' }),
+    summary: t.exposeString('summary', { nullable: true }),
+    model: t.exposeString('model', { nullable: true }),
+    steps: t.field({ type: [AIAnalysisStepRef], resolve: (a) => a.steps ?? [] }),
   }),
 });
 
-export const GuardrailRuleRef = builder.objectRef<JsonObject>('GuardrailRule').implement({
+export const GuardrailRuleRef = builder.objectRef<StoredGuardrailRule>('GuardrailRule').implement({
   fields: (t) => ({
-    type: t.string({ description: 'deny_words_list or pattern_match.', resolve: (o) => str(o, 'type') ?? '' }),
-    words: t.stringList({ resolve: (o) => strings(o, 'words') }),
-    patternRegex: t.string({ nullable: true, resolve: (o) => str(o, 'pattern_regex') }),
+    type: t.exposeString('type', { description: 'deny_words_list or pattern_match.' }),
+    words: t.stringList({ resolve: (r) => r.words ?? [] }),
+    patternRegex: t.exposeString('pattern_regex', { nullable: true }),
   }),
 });
 
-export const GuardrailsInfoRef = builder.objectRef<JsonObject>('GuardrailsInfo').implement({
+export const GuardrailsInfoRef = builder.objectRef<StoredGuardrail>('GuardrailsInfo').implement({
   fields: (t) => ({
-    ruleName: t.string({ resolve: (o) => str(o, 'rule_name') ?? '' }),
-    rule: t.field({ type: GuardrailRuleRef, resolve: (o) => obj(o, 'rule') }),
-    direction: t.string({ description: 'input or output.', resolve: (o) => str(o, 'direction') ?? '' }),
-    matchedWords: t.stringList({ resolve: (o) => strings(o, 'matched_words') }),
-    message: t.string({ nullable: true, resolve: (o) => str(o, 'message') }),
+    ruleName: t.exposeString('rule_name'),
+    rule: t.expose('rule', { type: GuardrailRuleRef }),
+    direction: t.exposeString('direction', { description: 'input or output.' }),
+    matchedWords: t.stringList({ resolve: (g) => g.matched_words ?? [] }),
+    message: t.exposeString('message', { nullable: true }),
   }),
 });
 

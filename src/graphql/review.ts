@@ -1,19 +1,15 @@
-import { isObject, type JsonObject } from '../sessions/shapes.ts';
+import { readStored, StoredReviewer } from '../sessions/shapes.ts';
 import { builder } from './builder.ts';
 import { ReviewStatusEnum, ReviewTypeEnum } from './enums.ts';
 
-export const ReviewerRef = builder.objectRef<JsonObject>('Reviewer').implement({
+export const ReviewerRef = builder.objectRef<StoredReviewer>('Reviewer').implement({
   description: 'Who reviewed for a group.',
-  fields: (t) => {
-    // Stored in the reference's shape: { id?, name?, email, slack_id }.
-    const s = (key: string) => (o: JsonObject) => (typeof o[key] === 'string' ? (o[key] as string) : null);
-    return {
-      id: t.string({ nullable: true, resolve: s('id') }),
-      name: t.string({ nullable: true, resolve: s('name') }),
-      email: t.string({ nullable: true, resolve: s('email') }),
-      slackId: t.string({ nullable: true, resolve: s('slack_id') }),
-    };
-  },
+  fields: (t) => ({
+    id: t.exposeString('id', { nullable: true }),
+    name: t.exposeString('name', { nullable: true }),
+    email: t.exposeString('email', { nullable: true }),
+    slackId: t.exposeString('slack_id', { nullable: true }),
+  }),
 });
 
 builder.prismaObject('ReviewGroup', {
@@ -25,7 +21,7 @@ builder.prismaObject('ReviewGroup', {
       type: ReviewerRef,
       nullable: true,
       select: { reviewedBy: true },
-      resolve: (g) => (isObject(g.reviewedBy) ? g.reviewedBy : null),
+      resolve: (g) => readStored(StoredReviewer, g.reviewedBy),
     }),
     reviewDate: t.expose('reviewDate', { type: 'DateTime', nullable: true }),
     forcedReview: t.exposeBoolean('forcedReview'),

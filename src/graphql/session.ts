@@ -1,7 +1,7 @@
 import { findVisibleSession, findVisibleSessions, requireViewer } from '../sessions/access.ts';
-import { isObject } from '../sessions/shapes.ts';
+import { readStored, StoredAIAnalysis, StoredGuardrails } from '../sessions/shapes.ts';
 import { builder } from './builder.ts';
-import { AIAnalysisRef, GuardrailsInfoRef, SessionMetricsRef, SessionScriptRef } from './details.ts';
+import { AIAnalysisRef, GuardrailsInfoRef, SessionMetricsRef, SessionScriptRef, sessionMetrics } from './details.ts';
 import { EVENT_TYPE_TO_KIND } from '../sessions/event.ts';
 import { renderSessionStream, sessionEventSize } from '../sessions/stream.ts';
 import { checkPageSize, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from './pagination.ts';
@@ -60,23 +60,20 @@ export const SessionRef = builder.prismaObject('Session', {
       nullable: true,
       description: 'Null until known (set when the session is closed).',
       select: { metrics: true, inputBytes: true, outputBytes: true, errorBytes: true },
-      resolve: (s) =>
-        isObject(s.metrics)
-          ? { stored: s.metrics, eventSize: Number(s.inputBytes + s.outputBytes + s.errorBytes) }
-          : null,
+      resolve: (s) => sessionMetrics(s.metrics, Number(s.inputBytes + s.outputBytes + s.errorBytes)),
     }),
     review: t.relation('review', { nullable: true }),
     aiAnalysis: t.field({
       type: AIAnalysisRef,
       nullable: true,
       select: { aiAnalysis: true },
-      resolve: (s) => (isObject(s.aiAnalysis) ? s.aiAnalysis : null),
+      resolve: (s) => readStored(StoredAIAnalysis, s.aiAnalysis),
     }),
     guardrailsInfo: t.field({
       type: [GuardrailsInfoRef],
       description: 'Guardrail rules that matched; non-empty means a rule blocked the session.',
       select: { guardrailsInfo: true },
-      resolve: (s) => (Array.isArray(s.guardrailsInfo) ? (s.guardrailsInfo as unknown[]).filter(isObject) : []),
+      resolve: (s) => readStored(StoredGuardrails, s.guardrailsInfo) ?? [],
     }),
     script: t.field({
       type: SessionScriptRef,

@@ -2,6 +2,7 @@ import type { Transaction } from '@electric-sql/pglite';
 import { to as copyTo } from 'pg-copy-streams';
 import { database } from '../db/client.ts';
 import { isUuid } from '../util.ts';
+import type { EncodedChunk } from './codec.ts';
 
 /*
  * Event chunks move as raw SQL beside Prisma: bytea through Prisma's PGlite adapter crawls (hex text
@@ -15,17 +16,10 @@ export interface ChunkRow {
   data: Uint8Array;
 }
 
-export interface NewChunk extends ChunkRow {
-  data: Uint8Array<ArrayBuffer>;
-  digest: string;
-  eventCount: number;
-  payloadBytes: number;
-}
-
 /** The statements an append runs inside one transaction. */
 export interface ChunkTx {
   query<T>(sql: string, params?: unknown[]): Promise<T[]>;
-  insertChunks(sessionId: string, chunks: readonly NewChunk[]): Promise<void>;
+  insertChunks(sessionId: string, chunks: readonly EncodedChunk[]): Promise<void>;
 }
 
 // ---- PGlite binary COPY -------------------------------------------------------------------------
@@ -37,7 +31,7 @@ function uuidBytes(uuid: string): Buffer {
 }
 
 /** Rows of session_event_chunks in PostgreSQL's binary COPY format. */
-function copyRows(sessionId: string, chunks: readonly NewChunk[]): Blob {
+function copyRows(sessionId: string, chunks: readonly EncodedChunk[]): Blob {
   const id = uuidBytes(sessionId);
   const parts: Uint8Array<ArrayBuffer>[] = [COPY_SIGNATURE, Buffer.alloc(8)];
   for (const c of chunks) {

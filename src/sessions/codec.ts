@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { EventKind, SessionEvent } from './event.ts';
 
 /*
@@ -9,14 +10,39 @@ const HEADER = 13;
 const KIND_BYTE: Record<EventKind, number> = { i: 0x69, o: 0x6f, e: 0x65 };
 const BYTE_KIND: Record<number, EventKind> = { 0x69: 'i', 0x6f: 'o', 0x65: 'e' };
 
-export interface EncodedPart {
-  data: Uint8Array<ArrayBuffer>;
+/** Largest stored chunk; an append call bigger than this is split at event boundaries. */
+export const MAX_PART_BYTES = 1024 * 1024;
+
+/** Bytes an event takes in a chunk. */
+export const encodedSize = (event: SessionEvent): number => HEADER + event.data.length;
+
+/** One stored chunk of an append call: a row of session_event_chunks but for its session id. */
+export interface EncodedChunk {
+  sequence: number;
+  part: number;
+  /** SHA-256 of the whole call's encoded events, to recognise a retried call. */
+  digest: string;
   eventCount: number;
   payloadBytes: number;
+  data: Uint8Array<ArrayBuffer>;
 }
 
-/** Encodes events into parts of at most `maxPartBytes` (an event larger than that gets a part of its own). */
-export function encodeEvents(events: readonly SessionEvent[], maxPartBytes: number): EncodedPart[] {
+/**
+ * Encodes the events of one append call as the chunks that store it: parts of at most
+ * `maxPartBytes` (an event larger than that gets a part of its own), numbered from 0 under
+ * `sequence`, all with the digest of the whole call. An empty call is one empty part.
+ */
+export function encodeAppend(sequence: number, events: readonly SessionEvent[], maxPartBytes = MAX_PART_BYTES): EncodedChunk[] {
+  const parts = encodeParts(events, maxPartBytes);
+  const hash = createHash('sha256');
+  for (const p of parts) hash.update(p.data);
+  const digest = hash.digest('hex');
+  return parts.map((p, part) => ({ sequence, part, digest, ...p }));
+}
+
+type EncodedPart = Pick<EncodedChunk, 'data' | 'eventCount' | 'payloadBytes'>;
+
+function encodeParts(events: readonly SessionEvent[], maxPartBytes: number): EncodedPart[] {
   const parts: EncodedPart[] = [];
   let start = 0;
   while (start < events.length || parts.length === 0) {
@@ -24,7 +50,7 @@ export function encodeEvents(events: readonly SessionEvent[], maxPartBytes: numb
     let size = 0;
     let payload = 0;
     while (end < events.length) {
-      const next = HEADER + events[end]!.data.length;
+      const next = encodedSize(events[end]!);
       if (end > start && size + next > maxPartBytes) break;
       size += next;
       payload += events[end]!.data.length;

@@ -8,7 +8,7 @@ import type { IdentityType, ReviewStatus, ReviewType, SessionStatus, SessionVerb
 import { isUuid } from '../util.ts';
 import { assertMayIngest } from './access.ts';
 import { withChunkTx } from './chunkstore.ts';
-import { encodeEvents } from './codec.ts';
+import { encodeAppend } from './codec.ts';
 import type { EventKind, SessionEvent } from './event.ts';
 import {
   type AIAnalysisInput,
@@ -21,7 +21,6 @@ import {
   storedReviewer,
   unstorableReason,
 } from './shapes.ts';
-import { MAX_PART_BYTES } from './store.ts';
 
 export interface ReviewGroupInput {
   group: string;
@@ -296,10 +295,8 @@ export async function appendSessionEvents(
   assertMayIngest(viewer);
   if (!Number.isInteger(sequence) || sequence < 0) throw badInput('sequence must be an integer ≥ 0');
   const events = decodeEventInputs(inputs, limits);
-  const parts = encodeEvents(events, MAX_PART_BYTES);
-  const hash = createHash('sha256');
-  for (const p of parts) hash.update(p.data);
-  const digest = hash.digest('hex');
+  const chunks = encodeAppend(sequence, events);
+  const digest = chunks[0]!.digest;
   if (!isUuid(sessionId)) throw notFound('session not found');
 
   const bytesOf = (kind: EventKind) => events.reduce((n, e) => (e.type === kind ? n + e.data.length : n), 0);
@@ -330,10 +327,7 @@ export async function appendSessionEvents(
         expected: session.next_sequence,
       });
     }
-    await tx.insertChunks(
-      sessionId,
-      parts.map((p, part) => ({ sequence, part, digest, eventCount: p.eventCount, payloadBytes: p.payloadBytes, data: p.data })),
-    );
+    await tx.insertChunks(sessionId, chunks);
     const [updated] = await tx.query<{ event_count: string; total: string }>(
       `UPDATE sessions SET next_sequence = next_sequence + 1, event_count = event_count + $2,
               input_bytes = input_bytes + $3, output_bytes = output_bytes + $4, error_bytes = error_bytes + $5

@@ -2,9 +2,7 @@ import { readChunkPage, type PageBuffer } from './chunkstore.ts';
 import { decodeEvents } from './codec.ts';
 import type { EventKind, SessionEvent } from './event.ts';
 
-/** Largest stored chunk; an append call bigger than this is split at event boundaries. */
-export const MAX_PART_BYTES = 1024 * 1024;
-// Chunks fetched per round trip while reading: bounds read memory to PAGE × MAX_PART_BYTES.
+// Chunks fetched per round trip while reading: bounds read memory to PAGE × MAX_PART_BYTES (codec.ts).
 const PAGE = 4;
 
 export interface ReadOptions {

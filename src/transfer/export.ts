@@ -1,6 +1,17 @@
 import { prisma } from '../db/client.ts';
 import { notFound } from '../errors.ts';
-import { isObject, type JsonObject } from '../sessions/shapes.ts';
+import {
+  isObject,
+  type JsonObject,
+  readStored,
+  StoredAIAnalysis,
+  StoredAIAnalysisStep,
+  StoredGuardrail,
+  StoredGuardrailRule,
+  StoredGuardrails,
+  StoredMetrics,
+  StoredReviewer,
+} from '../sessions/shapes.ts';
 import { readEvents } from '../sessions/store.ts';
 import { isUuid } from '../util.ts';
 
@@ -43,6 +54,7 @@ async function writeSession(sink: Sink, id: string, orgId: string): Promise<void
   });
   if (!s) throw notFound(`session ${id} not found`); // deleted since the check
   const eventSize = Number(s.inputBytes + s.outputBytes + s.errorBytes);
+  const metrics = readStored(StoredMetrics, s.metrics);
   const head: [string, string][] = [
     ['id', str(s.id)],
     ['org_id', str(s.orgId)],
@@ -51,7 +63,7 @@ async function writeSession(sink: Sink, id: string, orgId: string): Promise<void
     ['labels', 'null'],
     ['integrations_metadata', goJson(s.integrationsMetadata)],
     ['metadata', goJson(s.metadata)],
-    ['metrics', isObject(s.metrics) ? goJson({ ...s.metrics, event_size: eventSize }) : 'null'],
+    ['metrics', metrics ? goJson({ ...metrics, event_size: eventSize }) : 'null'],
     ['user', str(s.userEmail ?? '')],
     ['user_id', str(s.userId ?? '')],
     ['user_name', str(s.userName ?? '')],
@@ -73,14 +85,15 @@ async function writeSession(sink: Sink, id: string, orgId: string): Promise<void
     await sink.write(`${first ? '' : ','}[${JSON.stringify(ev.time)},"${ev.type}","${data}"]`);
     first = false;
   }
-  const guardrails = Array.isArray(s.guardrailsInfo) ? (s.guardrailsInfo as unknown[]).filter(isObject) : [];
+  const aiAnalysis = readStored(StoredAIAnalysis, s.aiAnalysis);
+  const guardrails = readStored(StoredGuardrails, s.guardrailsInfo) ?? [];
   const tail: [string, string | undefined][] = [
     ['event_size', String(eventSize)],
     ['session_batch_id', s.sessionBatchId === null ? undefined : str(s.sessionBatchId)],
     ['correlation_id', s.correlationId === null ? undefined : str(s.correlationId)],
     ['start_date', str(goTime(s.startDate))],
     ['end_date', s.endDate ? str(goTime(s.endDate)) : 'null'],
-    ['ai_analysis', isObject(s.aiAnalysis) ? aiAnalysisJson(s.aiAnalysis) : 'null'],
+    ['ai_analysis', aiAnalysis ? aiAnalysisJson(aiAnalysis) : 'null'],
     // hoop prints an empty list as null.
     ['guardrails_info', guardrails.length > 0 ? `[${guardrails.map(guardrailJson).join(',')}]` : 'null'],
     ['identity_type', str(s.identityType.toLowerCase())],
@@ -132,41 +145,38 @@ function reviewJson(r: ReviewRow): string {
   ]);
 }
 
-/** hoop's reviewer: {id?, name?, email, slack_id}, as reel stores it. */
-function reviewerJson(v: unknown): string {
-  if (!isObject(v)) return 'null';
-  const s = (key: string) => (typeof v[key] === 'string' ? (v[key] as string) : '');
+/** hoop's reviewer: {id?, name?, email, slack_id}. */
+function reviewerJson(stored: unknown): string {
+  const v = readStored(StoredReviewer, stored);
+  if (!v) return 'null';
   return fields([
-    ['id', s('id') ? str(s('id')) : undefined],
-    ['name', s('name') ? str(s('name')) : undefined],
-    ['email', str(s('email'))],
-    ['slack_id', str(s('slack_id'))],
+    ['id', v.id ? str(v.id) : undefined],
+    ['name', v.name ? str(v.name) : undefined],
+    ['email', str(v.email ?? '')],
+    ['slack_id', str(v.slack_id ?? '')],
   ]);
 }
 
-const AI_ANALYSIS_KEYS = ['risk_level', 'title', 'explanation', 'action', 'summary', 'model', 'steps'];
-const STEP_KEYS = ['type', 'thinking', 'tool_name', 'tool_input', 'tool_output', 'is_error', 'timestamp'];
-const GUARDRAIL_KEYS = ['rule_name', 'rule', 'direction', 'matched_words', 'message'];
-const RULE_KEYS = ['type', 'words', 'pattern_regex'];
-
-function aiAnalysisJson(a: JsonObject): string {
-  return struct(a, AI_ANALYSIS_KEYS, {
-    steps: (steps) => (Array.isArray(steps) ? `[${steps.map((st) => (isObject(st) ? struct(st, STEP_KEYS) : goJson(st))).join(',')}]` : goJson(steps)),
+function aiAnalysisJson(a: StoredAIAnalysis): string {
+  return struct(a, keysOf(StoredAIAnalysis), {
+    steps: () => (a.steps ? `[${a.steps.map((step) => struct(step, keysOf(StoredAIAnalysisStep))).join(',')}]` : goJson(a.steps)),
   });
 }
 
-function guardrailJson(g: JsonObject): string {
-  return struct(g, GUARDRAIL_KEYS, { rule: (rule) => (isObject(rule) ? struct(rule, RULE_KEYS) : goJson(rule)) });
+function guardrailJson(g: StoredGuardrail): string {
+  return struct(g, keysOf(StoredGuardrail), { rule: () => struct(g.rule, keysOf(StoredGuardrailRule)) });
 }
 
+/** A stored shape's keys in the order its schema declares them: that of hoop's Go struct. */
+const keysOf = (schema: { shape: object }) => Object.keys(schema.shape);
+
 /** A Go struct: its fields in declaration order, then any other stored keys, sorted. */
-function struct(obj: JsonObject, order: string[], nested: Record<string, (v: unknown) => string> = {}): string {
-  const rest = Object.keys(obj)
+function struct(obj: object, order: string[], nested: Record<string, () => string> = {}): string {
+  const values = obj as JsonObject;
+  const rest = Object.keys(values)
     .filter((k) => !order.includes(k))
     .sort(byteOrder);
-  return fields(
-    [...order.filter((k) => k in obj), ...rest].map((k) => [k, nested[k] ? nested[k](obj[k]) : goJson(obj[k])]),
-  );
+  return fields([...order.filter((k) => k in values), ...rest].map((k) => [k, nested[k] ? nested[k]() : goJson(values[k])]));
 }
 
 function fields(entries: [string, string | undefined][]): string {

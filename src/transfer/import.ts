@@ -5,13 +5,15 @@ import type { Token } from 'stream-json/parser.js';
 import { prisma } from '../db/client.ts';
 import { badInput } from '../errors.ts';
 import { withChunkTx } from '../sessions/chunkstore.ts';
+import type { EncodedChunk } from '../sessions/codec.ts';
 import type { EventKind } from '../sessions/event.ts';
 import { decodeStrictBase64 } from '../sessions/ingest.ts';
 import type { JsonObject } from '../sessions/shapes.ts';
 import { JsonSyntaxError, JsonTokens } from './json-tokens.ts';
 import { ProgressLine, type ProgressOptions } from './progress.ts';
 import { importedSession, RecordError, recordId, type ImportedSession } from './record.ts';
-import { EventSpool, type SpooledChunk } from './spool.ts';
+import { insertRow, type SessionRow } from './rows.ts';
+import { EventSpool } from './spool.ts';
 
 /*
  * `reel import`: sessions in the JSON of hoop's `GET /api/sessions/:id?expand=event_stream,session_input`
@@ -21,9 +23,9 @@ import { EventSpool, type SpooledChunk } from './spool.ts';
  * attributes of a record are assembled (they are small), its event_stream is read tuple by tuple
  * into an EventSpool, so memory does not grow with the file or the session. A record is
  * validated whole (attributes and every event) before anything of it is written, then written in
- * one transaction: the session row with its counters, its review, and its event chunks encoded
- * exactly as appendSessionEvents stores them (one sequence per ≤ 1 MiB batch, written through the
- * same chunk store). The ingest functions are not used because they cannot write a record
+ * one transaction: the session row with its counters and its review (rows.ts), and its event
+ * chunks encoded by the codec's encodeAppend as appendSessionEvents stores them (one sequence per
+ * ≤ 1 MiB batch, written through the same chunk store). The ingest functions are not used because they cannot write a record
  * atomically, nor keep hoop's stored shapes (metrics, ai_analysis in snake_case, review created_at,
  * a DONE status with its metrics); record.ts applies openSession's checks instead.
  *
@@ -255,20 +257,6 @@ function decodeTuple(tuple: unknown, index: number) {
   return { time, type: type as EventKind, data: bytes };
 }
 
-const json = (v: unknown) => (v === null || v === undefined ? null : JSON.stringify(v));
-const date = (d: Date | null) => d && d.toISOString();
-
-/** An INSERT of one row: [column, SQL type, value]; a text[] is passed as a JSON array (both drivers take it so). */
-function insertSql(table: string, columns: [string, string, unknown][], suffix = ''): [string, unknown[]] {
-  const values = columns.map(([, type], i) =>
-    type === 'text[]' ? `ARRAY(SELECT jsonb_array_elements_text($${i + 1}::jsonb))` : `$${i + 1}::${type}`,
-  );
-  return [
-    `INSERT INTO ${table} (${columns.map(([c]) => `"${c}"`).join(', ')}) VALUES (${values.join(', ')}) ${suffix}`,
-    columns.map(([, type, v]) => (type === 'text[]' ? JSON.stringify(v) : v)),
-  ];
-}
-
 /**
  * Writes a validated session in one transaction, with raw SQL beside the chunk store (whose binary
  * COPY the chunks need on PGlite, and whose transaction Prisma cannot join).
@@ -276,82 +264,28 @@ function insertSql(table: string, columns: [string, string, unknown][], suffix =
 async function writeSession(s: ImportedSession, spool: EventSpool, orgId: string): Promise<keyof ImportResult> {
   try {
     return await withChunkTx(async (tx) => {
-      const [sql, params] = insertSql(
-        'sessions',
-        [
-          ['id', 'uuid', s.id],
-          ['org_id', 'uuid', orgId],
-          ['status', '"SessionStatus"', s.status],
-          ['verb', '"SessionVerb"', s.verb],
-          ['type', 'text', s.type],
-          ['connection_subtype', 'text', s.connectionSubtype],
-          ['role_name', 'text', s.roleName],
-          ['resource_name', 'text', s.resourceName],
-          ['connection_tags', 'jsonb', json(s.connectionTags)],
-          ['user_id', 'text', s.userId],
-          ['user_email', 'text', s.userEmail],
-          ['user_name', 'text', s.userName],
-          ['identity_type', '"IdentityType"', s.identityType],
-          ['machine_identity_id', 'uuid', s.machineIdentityId],
-          ['start_date', 'timestamptz', date(s.startDate)],
-          ['end_date', 'timestamptz', date(s.endDate)],
-          ['exit_code', 'int', s.exitCode],
-          ['correlation_id', 'text', s.correlationId],
-          ['session_batch_id', 'text', s.sessionBatchId],
-          ['metadata', 'jsonb', json(s.metadata)],
-          ['integrations_metadata', 'jsonb', json(s.integrationsMetadata)],
-          ['metrics', 'jsonb', json(s.metrics)],
-          ['ai_analysis', 'jsonb', json(s.aiAnalysis)],
-          ['guardrails_info', 'jsonb', json(s.guardrailsInfo)],
-          ['script', 'text', s.script],
-          ['script_size', 'int', s.scriptSize],
-          ['next_sequence', 'int', spool.sequences],
-          ['event_count', 'bigint', spool.eventCount],
-          ['input_bytes', 'bigint', spool.inputBytes],
-          ['output_bytes', 'bigint', spool.outputBytes],
-          ['error_bytes', 'bigint', spool.errorBytes],
-        ],
-        // A concurrent import of the same id waits for the other transaction, then finds it.
-        'ON CONFLICT (id) DO NOTHING RETURNING id',
-      );
-      if ((await tx.query(sql, params)).length === 0) {
+      const { review, ...attributes } = s;
+      const session: SessionRow = {
+        ...attributes,
+        orgId,
+        nextSequence: spool.sequences,
+        eventCount: BigInt(spool.eventCount),
+        inputBytes: BigInt(spool.inputBytes),
+        outputBytes: BigInt(spool.outputBytes),
+        errorBytes: BigInt(spool.errorBytes),
+      };
+      // A concurrent import of the same id waits for the other transaction, then finds it.
+      if ((await tx.query(...insertRow('sessions', session, 'ON CONFLICT (id) DO NOTHING RETURNING id'))).length === 0) {
         const [found] = await tx.query<{ org_id: string }>('SELECT org_id::text AS org_id FROM sessions WHERE id = $1::uuid', [s.id]);
         if (found?.org_id !== orgId) throw new RecordError('a session with this id exists in another organisation');
         return 'skipped';
       }
-      if (s.review) {
-        const r = s.review;
-        await tx.query(
-          ...insertSql('reviews', [
-            ['id', 'uuid', r.id],
-            ['session_id', 'uuid', s.id],
-            ['type', '"ReviewType"', r.type],
-            ['status', '"ReviewStatus"', r.status],
-            ['access_duration_sec', 'int', r.accessDurationSec],
-            ['created_at', 'timestamptz', date(r.createdAt ?? new Date())],
-            ['revoke_at', 'timestamptz', date(r.revokeAt)],
-            ['time_window', 'jsonb', json(r.timeWindow)],
-            ['access_request_rule_name', 'text', r.accessRequestRuleName],
-            ['min_approvals', 'int', r.minApprovals],
-            ['force_approval_groups', 'text[]', r.forceApprovalGroups],
-            ['rejection_reason', 'text', r.rejectionReason],
-          ]),
-        );
-        for (const g of r.groups) {
-          await tx.query(
-            ...insertSql('review_groups', [
-              ['id', 'uuid', g.id],
-              ['review_id', 'uuid', r.id],
-              ['group', 'text', g.group],
-              ['status', '"ReviewStatus"', g.status],
-              ['reviewed_by', 'jsonb', json(g.reviewedBy)],
-              ['review_date', 'timestamptz', date(g.reviewDate)],
-              ['forced_review', 'boolean', g.forcedReview],
-            ]),
-          );
-        }
+      if (review) {
+        const { groups, ...reviewAttributes } = review;
+        await tx.query(...insertRow('reviews', { ...reviewAttributes, sessionId: s.id, createdAt: review.createdAt ?? new Date() }));
+        for (const group of groups) await tx.query(...insertRow('review_groups', { ...group, reviewId: review.id }));
       }
-      let batch: SpooledChunk[] = [];
+      let batch: EncodedChunk[] = [];
       let size = 0;
       for await (const chunk of spool.chunks()) {
         batch.push(chunk);

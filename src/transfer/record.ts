@@ -1,7 +1,17 @@
 import { randomUUID } from 'node:crypto';
 import type { IdentityType, ReviewStatus, ReviewType, SessionStatus, SessionVerb } from '../generated/prisma/enums.ts';
-import { isObject, type JsonObject, unstorableReason } from '../sessions/shapes.ts';
+import type { z } from 'zod';
+import {
+  isObject,
+  type JsonObject,
+  StoredAIAnalysis,
+  StoredGuardrails,
+  StoredMetrics,
+  StoredReviewer,
+  unstorableReason,
+} from '../sessions/shapes.ts';
 import { isUuid } from '../util.ts';
+import type { ReviewGroupRow, ReviewRow, SessionRow } from './rows.ts';
 
 /*
  * One Session object of hoop's REST payload (docs/api.md §11.1) → the row reel stores. The
@@ -72,6 +82,36 @@ function boolean(attrs: JsonObject, key: string): boolean {
   return typeof v === 'boolean' ? v : fail(`${key} must be true or false, not ${describe(v)}`);
 }
 
+const EXPECTED: Record<string, string> = {
+  string: 'a string',
+  int: 'an integer',
+  number: 'a number',
+  boolean: 'true or false',
+  object: 'a JSON object',
+  record: 'a JSON object',
+  array: 'an array',
+};
+
+/** The first way `issue` says a value breaks its stored shape, at `at` (the value's key in the record). */
+function mismatch(issue: z.core.$ZodIssue, at: string): string {
+  const where = issue.path.reduce<string>((p, k) => (typeof k === 'number' ? `${p}[${k}]` : `${p}.${String(k)}`), at);
+  if (issue.code === 'invalid_type') {
+    if (issue.input === undefined) return `${where} is required`;
+    return `${where} must be ${EXPECTED[issue.expected] ?? issue.expected}, not ${describe(issue.input)}`;
+  }
+  if ((issue.code === 'too_big' || issue.code === 'too_small') && issue.origin === 'int') {
+    return `${where} must be an integer from ${-Number.MAX_SAFE_INTEGER} to ${Number.MAX_SAFE_INTEGER}, not ${describe(issue.input)}`;
+  }
+  return `${where}: ${issue.message}`;
+}
+
+/** A nested attribute in its stored shape (sessions/shapes.ts): null when absent, else it must match. */
+function shaped<T>(schema: z.ZodType<T>, value: unknown, key: string): T | null {
+  if (value === undefined || value === null) return null;
+  const result = schema.safeParse(value, { reportInput: true });
+  return result.success ? result.data : fail(mismatch(result.error.issues[0]!, key));
+}
+
 const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.\d+)?(?:Z|[+-](\d{2}):(\d{2}))$/i;
 
 /** An RFC 3339 timestamp (Go's time.Time JSON) as a Date; reel keeps milliseconds, finer digits are dropped. */
@@ -129,57 +169,19 @@ function strings(attrs: JsonObject, key: string): string[] {
   return v as string[];
 }
 
-export interface ImportedReviewGroup {
-  id: string;
-  group: string;
-  status: ReviewStatus;
-  reviewedBy: JsonObject | null;
-  reviewDate: Date | null;
-  forcedReview: boolean;
-}
+/** A review group as imported: its row but for the review it belongs to. */
+export type ImportedReviewGroup = Omit<ReviewGroupRow, 'reviewId'>;
 
-export interface ImportedReview {
-  id: string;
-  type: ReviewType;
-  status: ReviewStatus;
-  accessDurationSec: number;
+/** A review as imported: its row but for the session, with its groups. */
+export interface ImportedReview extends Omit<ReviewRow, 'sessionId' | 'createdAt'> {
   /** Null: now, as for a review opened without one. */
   createdAt: Date | null;
-  revokeAt: Date | null;
-  timeWindow: JsonObject | null;
-  accessRequestRuleName: string | null;
-  minApprovals: number | null;
-  forceApprovalGroups: string[];
-  rejectionReason: string | null;
   groups: ImportedReviewGroup[];
 }
 
-export interface ImportedSession {
-  id: string;
-  status: SessionStatus;
-  verb: SessionVerb;
-  type: string;
-  connectionSubtype: string | null;
-  roleName: string;
-  resourceName: string | null;
-  connectionTags: JsonObject | null;
-  userId: string | null;
-  userEmail: string | null;
-  userName: string | null;
-  identityType: IdentityType;
-  machineIdentityId: string | null;
-  startDate: Date;
-  endDate: Date | null;
-  exitCode: number | null;
-  correlationId: string | null;
-  sessionBatchId: string | null;
-  metadata: JsonObject | null;
-  integrationsMetadata: JsonObject | null;
-  metrics: JsonObject | null;
-  aiAnalysis: JsonObject | null;
-  guardrailsInfo: JsonObject[];
-  script: string | null;
-  scriptSize: number;
+/** A session as imported: its row but for what the target org and the events decide, with its review. */
+export interface ImportedSession
+  extends Omit<SessionRow, 'orgId' | 'nextSequence' | 'eventCount' | 'inputBytes' | 'outputBytes' | 'errorBytes'> {
   review: ImportedReview | null;
 }
 
@@ -190,7 +192,7 @@ function reviewGroup(g: unknown): ImportedReviewGroup {
     group: requiredText(g, 'group', 100),
     status: enumValue(g, 'status', REVIEW_STATUSES),
     // Kept in the reference's shape ({id?, name?, email, slack_id}), as openSession stores it.
-    reviewedBy: object(g, 'reviewed_by'),
+    reviewedBy: shaped(StoredReviewer, object(g, 'reviewed_by'), 'reviewed_by'),
     reviewDate: timestamp(g, 'review_date'),
     forcedReview: boolean(g, 'forced_review'),
   };
@@ -229,13 +231,6 @@ function script(attrs: JsonObject): string | null {
   }
   // hoop prints {"data": ""} whenever it did not load an input: no script.
   return typeof v.data === 'string' && v.data !== '' ? v.data : null;
-}
-
-function guardrails(attrs: JsonObject): JsonObject[] {
-  const v = attrs.guardrails_info;
-  if (v === undefined || v === null) return [];
-  if (!Array.isArray(v) || !v.every(isObject)) return fail('guardrails_info must be an array of objects or null');
-  return v;
 }
 
 /**
@@ -278,9 +273,9 @@ export function importedSession(attrs: JsonObject, eventSize: number): ImportedS
     metadata: object(attrs, 'metadata'),
     integrationsMetadata: object(attrs, 'integrations_metadata'),
     // As stored by hoop (other writers' keys survive), with event_size in reel's meaning: payload bytes.
-    metrics: metrics && { ...metrics, event_size: eventSize },
-    aiAnalysis: object(attrs, 'ai_analysis'),
-    guardrailsInfo: guardrails(attrs),
+    metrics: metrics && shaped(StoredMetrics, { ...metrics, event_size: eventSize }, 'metrics'),
+    aiAnalysis: shaped(StoredAIAnalysis, object(attrs, 'ai_analysis'), 'ai_analysis'),
+    guardrailsInfo: shaped(StoredGuardrails, attrs.guardrails_info, 'guardrails_info') ?? [],
     script: scriptText,
     scriptSize: scriptText === null ? 0 : Buffer.byteLength(scriptText, 'utf8'),
     review: reviewAttrs && prefixed('review.', () => review(reviewAttrs)),

@@ -1,22 +1,10 @@
-import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { encodeEvents } from '../sessions/codec.ts';
+import { type EncodedChunk, encodeAppend, encodedSize, MAX_PART_BYTES } from '../sessions/codec.ts';
 import type { SessionEvent } from '../sessions/event.ts';
-import { MAX_PART_BYTES } from '../sessions/store.ts';
 
-/** One stored chunk row, as appendSessionEvents writes it (one append call per sequence). */
-export interface SpooledChunk {
-  sequence: number;
-  part: number;
-  digest: string;
-  eventCount: number;
-  payloadBytes: number;
-  data: Uint8Array<ArrayBuffer>;
-}
-
-interface ChunkMeta extends Omit<SpooledChunk, 'data'> {
+interface ChunkMeta extends Omit<EncodedChunk, 'data'> {
   offset: number;
   length: number;
 }
@@ -41,15 +29,15 @@ export class EventSpool {
 
   private batch: SessionEvent[] = [];
   private batchBytes = 0;
-  private memory: SpooledChunk[] = [];
+  private memory: EncodedChunk[] = [];
   private memoryUsed = 0;
   private file: { dir: string; fd: number; size: number; chunks: ChunkMeta[] } | undefined;
 
   constructor(private readonly memoryBytes = SPOOL_MEMORY_BYTES) {}
 
   add(event: SessionEvent): void {
-    const size = 13 + event.data.length; // codec.ts header + payload
-    // Each flushed batch is one sequence of one part (an oversized event gets a sequence of its own).
+    const size = encodedSize(event);
+    // Each flushed batch is one append call of one part (an oversized event gets a call of its own).
     if (this.batch.length > 0 && this.batchBytes + size > MAX_PART_BYTES) this.flushBatch();
     this.batch.push(event);
     this.batchBytes += size;
@@ -65,7 +53,7 @@ export class EventSpool {
   }
 
   /** The chunks in order, read back one at a time. */
-  async *chunks(): AsyncGenerator<SpooledChunk> {
+  async *chunks(): AsyncGenerator<EncodedChunk> {
     yield* this.memory;
     const file = this.file;
     if (!file) return;
@@ -94,19 +82,12 @@ export class EventSpool {
   }
 
   private flushBatch(): void {
-    const parts = encodeEvents(this.batch, MAX_PART_BYTES);
-    const hash = createHash('sha256');
-    for (const p of parts) hash.update(p.data);
-    const digest = hash.digest('hex');
-    const sequence = this.sequences++;
-    parts.forEach((p, part) => {
-      this.store({ sequence, part, digest, eventCount: p.eventCount, payloadBytes: p.payloadBytes, data: p.data });
-    });
+    for (const chunk of encodeAppend(this.sequences++, this.batch)) this.store(chunk);
     this.batch = [];
     this.batchBytes = 0;
   }
 
-  private store(chunk: SpooledChunk): void {
+  private store(chunk: EncodedChunk): void {
     this.storedBytes += chunk.data.length;
     if (!this.file && this.memoryUsed + chunk.data.length <= this.memoryBytes) {
       this.memory.push(chunk);

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { prisma } from '../../src/db/client.ts';
 import { importSessions } from '../../src/transfer/import.ts';
 import { startTestApp, type TestApp } from '../support/app.ts';
+import { codeOf } from '../support/graphql.ts';
 import {
   b64,
   capture,
@@ -238,6 +239,18 @@ describe('import of hoop sessions', () => {
     ]);
   });
 
+  it("an imported session's events are stored as appendSessionEvents stores them: a retry of the call is recognised", async () => {
+    const APPEND = 'mutation ($id: ID!, $events: [SessionEventInput!]!) { appendSessionEvents(sessionId: $id, sequence: 0, events: $events) { sequence eventCount } }';
+    const TYPES = { i: 'INPUT', o: 'OUTPUT', e: 'ERROR' } as const;
+    const tuples = records(SESSIONS)[1]!.event_stream as [number, keyof typeof TYPES, string][];
+    const events = tuples.map(([time, type, data]) => ({ time, type: TYPES[type], data }));
+    const retried = await app.gql<{ appendSessionEvents: { sequence: number; eventCount: number } }>(APPEND, { id: PG_ID, events }, adminKey);
+    expect(retried.errors).toBeUndefined();
+    expect(retried.data?.appendSessionEvents).toEqual({ sequence: 0, eventCount: 7 });
+    const different = await app.gql(APPEND, { id: PG_ID, events: events.slice(1) }, adminKey);
+    expect(codeOf(different)).toBe('CONFLICT');
+  });
+
   it('an imported OPEN session takes further appends at its next sequence', async () => {
     const res = await app.gql<{ appendSessionEvents: { sequence: number; eventCount: number } }>(
       'mutation ($id: ID!) { appendSessionEvents(sessionId: $id, sequence: 1, events: [{time: 2, type: INPUT, data: "WAAAAAQ="}]) { sequence eventCount } }',
@@ -313,6 +326,46 @@ describe('import of hoop sessions', () => {
       'a bad review group',
       { review: { type: 'jit', status: 'APPROVED', access_duration: 60e9, review_groups_data: [{ group: 'dba', status: 'MAYBE' }] } },
       'review.review_groups_data[0].status must be one of pending, approved, rejected, revoked, processing, executed, unknown (got "MAYBE")',
+    ],
+    [
+      'an AI analysis without a title',
+      { ai_analysis: { risk_level: 'high', explanation: 'x', action: 'block_execution' } },
+      'ai_analysis.title is required',
+    ],
+    [
+      'an AI analysis step whose is_error is not a boolean',
+      { ai_analysis: { risk_level: 'high', title: 't', explanation: 'x', action: 'a', steps: [{ type: 'thinking' }, { type: 'tool_result', is_error: 'no' }] } },
+      'ai_analysis.steps[1].is_error must be true or false, not "no"',
+    ],
+    ['an AI analysis that is a list', { ai_analysis: [] }, 'ai_analysis must be a JSON object or null, not an array'],
+    [
+      'a guardrail without a rule',
+      { guardrails_info: [{ rule_name: 'no-rm', direction: 'input' }] },
+      'guardrails_info[0].rule is required',
+    ],
+    [
+      'a guardrail whose matched words are not strings',
+      { guardrails_info: [{ rule_name: 'no-rm', rule: { type: 'deny_words_list' }, direction: 'input', matched_words: ['rm', 1] }] },
+      'guardrails_info[0].matched_words[1] must be a string, not 1',
+    ],
+    ['guardrails that are not a list', { guardrails_info: { rule_name: 'no-rm' } }, 'guardrails_info must be an array, not an object'],
+    [
+      'a data-masking count that is not an integer',
+      { metrics: { data_masking: { err_count: 1.5, info_types: {}, total_redact_count: 0, transformed_bytes: 0 } } },
+      'metrics.data_masking.err_count must be an integer, not 1.5',
+    ],
+    ['a truncated flag that is not a boolean', { metrics: { truncated: 'yes' } }, 'metrics.truncated must be true or false, not "yes"'],
+    [
+      'a reviewer whose email is not a string',
+      {
+        review: {
+          type: 'jit',
+          status: 'APPROVED',
+          access_duration: 60e9,
+          review_groups_data: [{ group: 'dba', status: 'APPROVED', reviewed_by: { email: 5, slack_id: '' } }],
+        },
+      },
+      'review.review_groups_data[0].reviewed_by.email must be a string, not 5',
     ],
     [
       'a fractional access duration',
