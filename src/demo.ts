@@ -1,13 +1,13 @@
 import type { Viewer } from './auth/keys.ts';
 import { appendSessionEvents, closeSession, openSession, type OpenSessionInput } from './sessions/ingest.ts';
-import type { EventKind } from './sessions/event.ts';
+import type { EventType } from './sessions/event.ts';
 
 /*
  * A few realistic sessions loaded into a brand-new embedded database, so every query in the README
  * works at once. They go through the same ingest path a recorder uses.
  */
 
-type DemoEvent = [time: number, type: EventKind, data: Uint8Array | string];
+type DemoEvent = [time: number, type: EventType, data: Uint8Array | string];
 
 const text = (s: string) => Buffer.from(s, 'utf8');
 

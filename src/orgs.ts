@@ -1,7 +1,7 @@
 import type { Viewer } from './auth/keys.ts';
 import { prisma } from './db/client.ts';
 import { badInput, conflict, notFound } from './errors.ts';
-import { isUuid } from './util.ts';
+import { isUuid } from './uuid.ts';
 
 export async function createOrg(name: string) {
   const trimmed = name.trim();

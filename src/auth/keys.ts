@@ -2,7 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
 import { prisma } from '../db/client.ts';
 import type { Role } from '../generated/prisma/enums.ts';
-import { isUuid } from '../util.ts';
+import { isUuid } from '../uuid.ts';
 
 export const ROLES = ['ADMIN', 'AUDITOR', 'STANDARD', 'RECORDER'] as const satisfies readonly Role[];
 

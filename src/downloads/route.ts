@@ -3,7 +3,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { sendJson, type Route } from '../http.ts';
 import { renderDownload } from '../render/files.ts';
-import { readEventBatches } from '../sessions/store.ts';
+import { readEventBatches } from '../sessions/read-events.ts';
 import { contentDisposition } from './filename.ts';
 import { checkDownload, type DownloadRefusal } from './service.ts';
 
@@ -61,8 +61,8 @@ export function downloadRoute(secrets: string[], now: () => number): Route {
       res.end(req.method === 'HEAD' ? undefined : body);
       return true;
     }
-    const file = renderDownload(params.extension, readEventBatches(session.id, params.kinds, { reusePages: true }), session.startDate, {
-      types: params.kinds,
+    const file = renderDownload(params.extension, readEventBatches(session.id, params.types, { reusePages: true }), session.startDate, {
+      types: params.types,
       newline: params.newline,
       eventTime: params.eventTime,
     });

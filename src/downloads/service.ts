@@ -3,8 +3,8 @@ import { viewerForKeyId } from '../auth/keys.ts';
 import { prisma } from '../db/client.ts';
 import { badInput, forbidden, notFound } from '../errors.ts';
 import { assertMayReadStream, findVisibleSession, mayReadStream } from '../sessions/access.ts';
-import { EVENT_KINDS, type EventKind } from '../sessions/event.ts';
-import { isUuid } from '../util.ts';
+import { EVENT_TYPES, type EventType } from '../sessions/event.ts';
+import { isUuid } from '../uuid.ts';
 import { isValidExtension, signDownloadToken, verifyDownloadToken, type DownloadTarget } from './token.ts';
 
 /*
@@ -12,9 +12,9 @@ import { isValidExtension, signDownloadToken, verifyDownloadToken, type Download
  * stateless; every request re-checks the token, the session and the issuer.
  */
 
-/** The canonical `events` value of a link: known kinds, deduplicated, in i,o,e order. */
-export function canonicalEvents(kinds: readonly EventKind[]): string {
-  return EVENT_KINDS.filter((k) => kinds.includes(k)).join(',');
+/** The canonical `events` value of a link: known types, deduplicated, in i,o,e order. */
+export function canonicalEvents(types: readonly EventType[]): string {
+  return EVENT_TYPES.filter((k) => types.includes(k)).join(',');
 }
 
 export interface LinkRequest {
@@ -22,7 +22,7 @@ export interface LinkRequest {
   extension: string;
   newline: boolean;
   eventTime: boolean;
-  events: readonly EventKind[];
+  events: readonly EventType[];
   target: DownloadTarget;
 }
 
@@ -82,7 +82,7 @@ export type DownloadCheck =
   | {
       ok: true;
       session: { id: string; roleName: string; startDate: Date; script: string | null };
-      params: { extension: string; newline: boolean; eventTime: boolean; kinds: Set<EventKind> };
+      params: { extension: string; newline: boolean; eventTime: boolean; types: Set<EventType> };
     };
 
 const FLAG: Record<string, boolean> = { '0': false, '1': true };
@@ -133,10 +133,10 @@ export async function checkDownload(
   if (!issuer || issuer.orgId !== claims.orgId || !mayReadStream(issuer, session)) {
     return { ok: false, reason: 'forbidden' };
   }
-  const kinds = new Set(claims.events.split(',').filter((k): k is EventKind => k === 'i' || k === 'o' || k === 'e'));
+  const types = new Set(claims.events.split(',').filter((k): k is EventType => k === 'i' || k === 'o' || k === 'e'));
   return {
     ok: true,
     session,
-    params: { extension: claims.extension, newline: claims.newline, eventTime: claims.eventTime, kinds },
+    params: { extension: claims.extension, newline: claims.newline, eventTime: claims.eventTime, types },
   };
 }

@@ -15,9 +15,9 @@
  * it expires. Verification accepts a list of secrets (current first, then older ones still
  * accepted) so the secret can be rotated without breaking links already issued.
  *
- * The verifier must supply the URL parameters exactly as they were signed (the lead's route
- * decides how `events` is canonicalised, e.g. always `o,e` order); this module binds strings
- * byte for byte.
+ * The verifier must supply the URL parameters exactly as they were signed: this module binds
+ * strings byte for byte, and the download service decides their canonical form (`events`
+ * deduplicated, in `i,o,e` order: canonicalEvents in service.ts).
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 

@@ -1,6 +1,6 @@
 import { issueDownloadLink } from '../downloads/service.ts';
 import { requireViewer } from '../sessions/access.ts';
-import { DEFAULT_EVENT_TYPES, EVENT_TYPE_TO_KIND } from '../sessions/event.ts';
+import { DEFAULT_EVENT_TYPES } from '../sessions/event.ts';
 import { builder } from './builder.ts';
 import { EventTypeEnum } from './enums.ts';
 
@@ -39,7 +39,7 @@ builder.mutationField('downloadLink', (t) =>
           extension: args.extension,
           newline: args.newline ?? false,
           eventTime: args.eventTime ?? false,
-          events: (args.events ?? DEFAULT_EVENT_TYPES).map((e) => EVENT_TYPE_TO_KIND[e]),
+          events: args.events ?? DEFAULT_EVENT_TYPES,
           target: args.target ?? 'EVENT_STREAM',
         },
         {

@@ -1,3 +1,4 @@
+import type { EventType } from '../sessions/event.ts';
 import { IdentityType, ReviewStatus, ReviewType, SessionStatus, SessionVerb } from '../generated/prisma/enums.ts';
 import { builder } from './builder.ts';
 
@@ -16,7 +17,12 @@ export const IdentityTypeEnum = builder.enumType(IdentityType, {
 export const ReviewTypeEnum = builder.enumType(ReviewType, { name: 'ReviewType' });
 export const ReviewStatusEnum = builder.enumType(ReviewStatus, { name: 'ReviewStatus' });
 
+/** Resolvers see the stored types (`i`, `o`, `e`); clients see the names. */
 export const EventTypeEnum = builder.enumType('EventType', {
   description: 'INPUT (`i`: stdin, client→server), OUTPUT (`o`) and ERROR (`e`) events.',
-  values: ['INPUT', 'OUTPUT', 'ERROR'] as const,
+  values: {
+    INPUT: { value: 'i' },
+    OUTPUT: { value: 'o' },
+    ERROR: { value: 'e' },
+  } as const satisfies Record<string, { value: EventType }>,
 });

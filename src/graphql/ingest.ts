@@ -1,5 +1,4 @@
 import { prisma } from '../db/client.ts';
-import { EVENT_TYPE_TO_KIND } from '../sessions/event.ts';
 import { requireViewer } from '../sessions/access.ts';
 import { appendSessionEvents, closeSession, openSession } from '../sessions/ingest.ts';
 import { builder } from './builder.ts';
@@ -186,7 +185,7 @@ builder.mutationField('appendSessionEvents', (t) =>
         requireViewer(ctx.viewer),
         String(args.sessionId),
         args.sequence,
-        args.events.map((e) => ({ time: e.time, type: EVENT_TYPE_TO_KIND[e.type], data: e.data })),
+        args.events,
         { maxAppendBytes: ctx.config.maxAppendBytes, maxAppendEvents: ctx.config.maxAppendEvents },
       ),
   }),

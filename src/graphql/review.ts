@@ -1,4 +1,4 @@
-import { readStored, StoredReviewer } from '../sessions/shapes.ts';
+import { readStored, StoredReviewer } from '../sessions/stored-shapes.ts';
 import { builder } from './builder.ts';
 import { ReviewStatusEnum, ReviewTypeEnum } from './enums.ts';
 

@@ -1,9 +1,8 @@
 import { findVisibleSession, findVisibleSessions, requireViewer } from '../sessions/access.ts';
-import { readStored, StoredAIAnalysis, StoredGuardrails } from '../sessions/shapes.ts';
+import { readStored, StoredAIAnalysis, StoredGuardrails } from '../sessions/stored-shapes.ts';
 import { builder } from './builder.ts';
-import { AIAnalysisRef, GuardrailsInfoRef, SessionMetricsRef, SessionScriptRef, sessionMetrics } from './details.ts';
-import { EVENT_TYPE_TO_KIND } from '../sessions/event.ts';
-import { renderSessionStream, sessionEventSize } from '../sessions/stream.ts';
+import { AIAnalysisRef, GuardrailsInfoRef, SessionMetricsRef, SessionScriptRef, sessionMetrics } from './session-attributes.ts';
+import { renderSessionStream, sessionEventSize } from '../sessions/inline-stream.ts';
 import { checkPageSize, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from './pagination.ts';
 import { EventTypeEnum, IdentityTypeEnum, SessionStatusEnum, SessionVerbEnum } from './enums.ts';
 
@@ -101,7 +100,7 @@ export const SessionRef = builder.prismaObject('Session', {
           requireViewer(ctx.viewer),
           s,
           plain ? null : args.format,
-          plain ? null : args.events?.map((e) => EVENT_TYPE_TO_KIND[e]),
+          plain ? null : args.events,
         );
       },
     }),
@@ -127,7 +126,7 @@ export const SessionRef = builder.prismaObject('Session', {
           requireViewer(ctx.viewer),
           s,
           args.format ?? 'RAW',
-          args.events?.map((e) => EVENT_TYPE_TO_KIND[e]),
+          args.events,
           ctx.config.maxInlineStreamBytes,
         ),
     }),

@@ -1,9 +1,9 @@
-import type { EventKind } from '../sessions/event.ts';
+import type { EventType } from '../sessions/event.ts';
 
-/** Which event types a rendering reads: a set or a list of kinds (duplicates are harmless). */
-export type TypeSelection = ReadonlySet<EventKind> | readonly EventKind[];
+/** Which event types a rendering reads: a set or a list of types (duplicates are harmless). */
+export type TypeSelection = ReadonlySet<EventType> | readonly EventType[];
 
-/** Normalised selection: one flag per kind, so the per-event test is a property read. */
+/** Normalised selection: one flag per type, so the per-event test is a property read. */
 export interface TypeFilter {
   readonly i: boolean;
   readonly o: boolean;
@@ -12,7 +12,7 @@ export interface TypeFilter {
 }
 
 export function typeFilter(types: TypeSelection): TypeFilter {
-  const has = (k: EventKind) => (types instanceof Set ? types.has(k) : (types as readonly EventKind[]).includes(k));
+  const has = (k: EventType) => (types instanceof Set ? types.has(k) : (types as readonly EventType[]).includes(k));
   const i = has('i');
   const o = has('o');
   const e = has('e');

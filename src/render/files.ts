@@ -1,4 +1,4 @@
-import { DEFAULT_EVENT_KINDS, type SessionEvent } from '../sessions/event.ts';
+import { DEFAULT_EVENT_TYPES, type SessionEvent } from '../sessions/event.ts';
 import { ChunkSink, DRAIN_CHUNKS } from './chunks.ts';
 import { EventClock, typeFilter, utf8Decoder, type TypeSelection } from './common.ts';
 import { CsvWriter } from './csv.ts';
@@ -21,7 +21,7 @@ function downloadFormatFor(extension: string): DownloadFormat {
 }
 
 export interface FileOptions {
-  /** Event types to include; null/undefined → DEFAULT_EVENT_KINDS (output and error). */
+  /** Event types to include; null/undefined → DEFAULT_EVENT_TYPES (output and error). */
   types?: TypeSelection | null;
   /** `newline=1`: a `\n` after each event (raw, CSV; JSON ignores it). */
   newline?: boolean;
@@ -46,7 +46,7 @@ export async function* renderRawFile(
   startDate: Date,
   options: FileOptions = {},
 ): AsyncGenerator<Uint8Array> {
-  const types = typeFilter(options.types ?? DEFAULT_EVENT_KINDS);
+  const types = typeFilter(options.types ?? DEFAULT_EVENT_TYPES);
   if (types.none) return;
   const clock = new EventClock(startDate.getTime());
   const sink = new ChunkSink();
@@ -72,7 +72,7 @@ export async function* renderCsvFile(
   startDate: Date,
   options: FileOptions = {},
 ): AsyncGenerator<Uint8Array> {
-  const types = typeFilter(options.types ?? DEFAULT_EVENT_KINDS);
+  const types = typeFilter(options.types ?? DEFAULT_EVENT_TYPES);
   if (types.none) return;
   const clock = new EventClock(startDate.getTime());
   const sink = new ChunkSink();
@@ -97,7 +97,7 @@ export async function* renderJsonFile(
   startDate: Date,
   options: FileOptions = {},
 ): AsyncGenerator<Uint8Array> {
-  const types = typeFilter(options.types ?? DEFAULT_EVENT_KINDS);
+  const types = typeFilter(options.types ?? DEFAULT_EVENT_TYPES);
   const clock = new EventClock(startDate.getTime());
   const sink = new ChunkSink();
   const decoder = utf8Decoder();

@@ -1,5 +1,5 @@
 import { eventStreamTooLarge } from '../errors.ts';
-import { DEFAULT_EVENT_KINDS, EVENT_KINDS, type EventKind, type SessionEvent } from '../sessions/event.ts';
+import { DEFAULT_EVENT_TYPES, EVENT_TYPES, type EventType, type SessionEvent } from '../sessions/event.ts';
 import { base64Length, toBase64, typeFilter, utf8Decoder, type TypeSelection } from './common.ts';
 
 /** The inline formats rendered from stored events; RAW_QUERIES has its own entry points. */
@@ -12,8 +12,8 @@ export interface QueryRecord {
 }
 
 /** §4 defaults when the `events` argument is absent: everything for RAW, output and error otherwise. */
-export function defaultInlineTypes(format: InlineFormat): readonly EventKind[] {
-  return format === 'RAW' ? EVENT_KINDS : DEFAULT_EVENT_KINDS;
+export function defaultInlineTypes(format: InlineFormat): readonly EventType[] {
+  return format === 'RAW' ? EVENT_TYPES : DEFAULT_EVENT_TYPES;
 }
 
 export interface InlineOptions {
@@ -92,11 +92,11 @@ async function* selected(
 
 async function renderTuples<T extends { time: number }>(
   items: AsyncIterable<T>,
-  kind: (item: T) => EventKind,
+  typeOf: (item: T) => EventType,
   bytes: (item: T) => Uint8Array,
   maxBytes: number,
 ): Promise<unknown[]> {
-  const out: [number, EventKind, string][] = [];
+  const out: [number, EventType, string][] = [];
   let jsonBytes = 2; // "[]"
   for await (const item of items) {
     const data = bytes(item);
@@ -104,7 +104,7 @@ async function renderTuples<T extends { time: number }>(
     jsonBytes += (out.length > 0 ? 1 : 0) + 9 + JSON.stringify(item.time).length + base64Length(data.length);
     // Checked before encoding: a huge event is rejected without building its base64.
     if (jsonBytes > maxBytes) throw eventStreamTooLarge(maxBytes);
-    out.push([item.time, kind(item), toBase64(data)]);
+    out.push([item.time, typeOf(item), toBase64(data)]);
   }
   return out;
 }

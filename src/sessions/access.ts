@@ -3,7 +3,7 @@ import { prisma } from '../db/client.ts';
 import { badInput, forbidden, unauthenticated } from '../errors.ts';
 import type { Prisma } from '../generated/prisma/client.ts';
 import type { SessionStatus, SessionVerb } from '../generated/prisma/enums.ts';
-import { isUuid } from '../util.ts';
+import { isUuid } from '../uuid.ts';
 
 /*
  * The one place that decides who may see what (spec §7, §4.2). GraphQL resolvers, the download

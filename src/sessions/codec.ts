@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { EventKind, SessionEvent } from './event.ts';
+import type { EventType, SessionEvent } from './event.ts';
 
 /*
  * Binary layout of a stored chunk: a run of events, each
@@ -7,8 +7,8 @@ import type { EventKind, SessionEvent } from './event.ts';
  * The float keeps the recorded time exactly; the payload is the raw bytes (no base64 at rest).
  */
 const HEADER = 13;
-const KIND_BYTE: Record<EventKind, number> = { i: 0x69, o: 0x6f, e: 0x65 };
-const BYTE_KIND: Record<number, EventKind> = { 0x69: 'i', 0x6f: 'o', 0x65: 'e' };
+const KIND_BYTE: Record<EventType, number> = { i: 0x69, o: 0x6f, e: 0x65 };
+const BYTE_KIND: Record<number, EventType> = { 0x69: 'i', 0x6f: 'o', 0x65: 'e' };
 
 /** Largest stored chunk; an append call bigger than this is split at event boundaries. */
 export const MAX_PART_BYTES = 1024 * 1024;
@@ -74,11 +74,11 @@ function encodeParts(events: readonly SessionEvent[], maxPartBytes: number): Enc
 }
 
 /**
- * Decodes a stored chunk, an event at a time (events of other kinds than `kinds` are skipped).
+ * Decodes a stored chunk, an event at a time (events of other types than `types` are skipped).
  * Payloads are views into `data`, not copies. Lazily, so that only the event in hand is alive:
  * a whole chunk's events at once would outlive young-generation collections and grow the heap.
  */
-export function* decodeEvents(data: Uint8Array, kinds?: ReadonlySet<EventKind>): Generator<SessionEvent> {
+export function* decodeEvents(data: Uint8Array, types?: ReadonlySet<EventType>): Generator<SessionEvent> {
   const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
   let at = 0;
   while (at + HEADER <= data.length) {
@@ -87,7 +87,7 @@ export function* decodeEvents(data: Uint8Array, kinds?: ReadonlySet<EventKind>):
     const length = view.getUint32(at + 9);
     const end = at + HEADER + length;
     if (!type || end > data.length) throw new Error('corrupt event chunk');
-    if (!kinds || kinds.has(type)) yield { time, type, data: data.subarray(at + HEADER, end) };
+    if (!types || types.has(type)) yield { time, type, data: data.subarray(at + HEADER, end) };
     at = end;
   }
   if (at !== data.length) throw new Error('corrupt event chunk');

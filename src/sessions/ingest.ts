@@ -5,11 +5,11 @@ import { prisma } from '../db/client.ts';
 import { badInput, conflict, notFound, sessionClosed } from '../errors.ts';
 import { Prisma } from '../generated/prisma/client.ts';
 import type { IdentityType, ReviewStatus, ReviewType, SessionStatus, SessionVerb } from '../generated/prisma/enums.ts';
-import { isUuid } from '../util.ts';
+import { isUuid } from '../uuid.ts';
 import { assertMayIngest } from './access.ts';
-import { withChunkTx } from './chunkstore.ts';
+import { withChunkTx } from './chunk-storage.ts';
 import { encodeAppend } from './codec.ts';
-import type { EventKind, SessionEvent } from './event.ts';
+import type { EventType, SessionEvent } from './event.ts';
 import {
   type AIAnalysisInput,
   type GuardrailsInfoInput,
@@ -20,7 +20,7 @@ import {
   storedMetrics,
   storedReviewer,
   unstorableReason,
-} from './shapes.ts';
+} from './stored-shapes.ts';
 
 export interface ReviewGroupInput {
   group: string;
@@ -83,7 +83,7 @@ export interface CloseSessionInput {
 
 export interface EventInput {
   time: number;
-  type: EventKind;
+  type: EventType;
   data: string;
 }
 
@@ -299,7 +299,7 @@ export async function appendSessionEvents(
   const digest = chunks[0]!.digest;
   if (!isUuid(sessionId)) throw notFound('session not found');
 
-  const bytesOf = (kind: EventKind) => events.reduce((n, e) => (e.type === kind ? n + e.data.length : n), 0);
+  const bytesOf = (type: EventType) => events.reduce((n, e) => (e.type === type ? n + e.data.length : n), 0);
 
   return withChunkTx(async (tx) => {
     // Row lock: appends to one session are serialised, so sequences and totals stay consistent.

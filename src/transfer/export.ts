@@ -11,9 +11,9 @@ import {
   StoredGuardrails,
   StoredMetrics,
   StoredReviewer,
-} from '../sessions/shapes.ts';
-import { readEvents } from '../sessions/store.ts';
-import { isUuid } from '../util.ts';
+} from '../sessions/stored-shapes.ts';
+import { readEvents } from '../sessions/read-events.ts';
+import { isUuid } from '../uuid.ts';
 
 /*
  * `reel export`: a JSON array of sessions in the shape of hoop's

@@ -4,11 +4,11 @@ import { Assembler } from 'stream-json/assembler.js';
 import type { Token } from 'stream-json/parser.js';
 import { prisma } from '../db/client.ts';
 import { badInput } from '../errors.ts';
-import { withChunkTx } from '../sessions/chunkstore.ts';
+import { withChunkTx } from '../sessions/chunk-storage.ts';
 import type { EncodedChunk } from '../sessions/codec.ts';
-import type { EventKind } from '../sessions/event.ts';
+import type { EventType } from '../sessions/event.ts';
 import { decodeStrictBase64 } from '../sessions/ingest.ts';
-import type { JsonObject } from '../sessions/shapes.ts';
+import type { JsonObject } from '../sessions/stored-shapes.ts';
 import { JsonSyntaxError, JsonTokens } from './json-tokens.ts';
 import { ProgressLine, type ProgressOptions } from './progress.ts';
 import { importedSession, RecordError, recordId, type ImportedSession } from './record.ts';
@@ -47,8 +47,8 @@ export interface ImportOptions {
 const READ_CHUNK = 1024 * 1024;
 /** Chunk rows per INSERT: bounds the memory of one statement to a few MiB. */
 const INSERT_BYTES = 4 * 1024 * 1024;
-const KINDS: ReadonlySet<unknown> = new Set<EventKind>(['i', 'o', 'e']);
-/** Nesting allowed inside a value: record.ts and shapes.ts walk values recursively. */
+const KINDS: ReadonlySet<unknown> = new Set<EventType>(['i', 'o', 'e']);
+/** Nesting allowed inside a value: record.ts and stored-shapes.ts walk values recursively. */
 const MAX_DEPTH = 256;
 
 /** Which record of the file is being read, for error messages: its 1-based position and its id once known. */
@@ -254,7 +254,7 @@ function decodeTuple(tuple: unknown, index: number) {
   if (!KINDS.has(type)) throw new RecordError(`${at} type must be "i", "o" or "e", not ${JSON.stringify(type)}`);
   const bytes = typeof data === 'string' ? decodeStrictBase64(data) : undefined;
   if (!bytes) throw new RecordError(`${at} data is not valid base64`);
-  return { time, type: type as EventKind, data: bytes };
+  return { time, type: type as EventType, data: bytes };
 }
 
 /**

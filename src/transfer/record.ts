@@ -9,8 +9,8 @@ import {
   StoredMetrics,
   StoredReviewer,
   unstorableReason,
-} from '../sessions/shapes.ts';
-import { isUuid } from '../util.ts';
+} from '../sessions/stored-shapes.ts';
+import { isUuid } from '../uuid.ts';
 import type { ReviewGroupRow, ReviewRow, SessionRow } from './rows.ts';
 
 /*
@@ -105,7 +105,7 @@ function mismatch(issue: z.core.$ZodIssue, at: string): string {
   return `${where}: ${issue.message}`;
 }
 
-/** A nested attribute in its stored shape (sessions/shapes.ts): null when absent, else it must match. */
+/** A nested attribute in its stored shape (sessions/stored-shapes.ts): null when absent, else it must match. */
 function shaped<T>(schema: z.ZodType<T>, value: unknown, key: string): T | null {
   if (value === undefined || value === null) return null;
   const result = schema.safeParse(value, { reportInput: true });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { queriesFromEvents, type ExtractedQuery } from '../../src/pgwire/index.ts';
-import type { EventKind, SessionEvent } from '../../src/sessions/event.ts';
+import type { EventType, SessionEvent } from '../../src/sessions/event.ts';
 import { vectors } from '../support/vectors.ts';
 import { bytes, query, text } from './frames.ts';
 
@@ -14,7 +14,7 @@ async function collect(it: AsyncIterable<ExtractedQuery>): Promise<ExtractedQuer
   return out;
 }
 
-const event = (time: number, type: EventKind, data: Uint8Array | string): SessionEvent => ({
+const event = (time: number, type: EventType, data: Uint8Array | string): SessionEvent => ({
   time,
   type,
   data: typeof data === 'string' ? bytes(data) : data,

@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { csvField } from '../../src/render/csv.ts';
 import { renderCsvFile, type FileOptions } from '../../src/render/files.ts';
-import type { EventKind, SessionEvent } from '../../src/sessions/event.ts';
+import type { EventType, SessionEvent } from '../../src/sessions/event.ts';
 import { batched, collectText, eventTimeIso, ev, splitInto, utf8 } from './helpers.ts';
 
 const START = new Date('2024-07-25T15:56:35.317Z');
@@ -13,7 +13,7 @@ const csv = (events: SessionEvent[], options: FileOptions = {}) =>
 const one = (text: string | Uint8Array, options: FileOptions = {}) => csv([ev(0, 'o', text)], options);
 
 /** §6 CSV written the obvious way over the whole content, to compare the streaming writer with. */
-function referenceCsv(events: SessionEvent[], types: EventKind[], eventTime: boolean, newline: boolean): string {
+function referenceCsv(events: SessionEvent[], types: EventType[], eventTime: boolean, newline: boolean): string {
   const parts: Uint8Array[] = [];
   const owner: number[] = []; // event time of each content byte
   for (const e of events) {
@@ -223,10 +223,10 @@ describe('CSV properties', () => {
     fc.array(fc.constantFrom(...[...common, '\r\n', '-12', '+3.5', '1e5', '-.5e-2'].map(utf8)), { maxLength: 60 }),
   ).map((ts) => new Uint8Array(Buffer.concat(ts)));
   const cuts = fc.array(fc.nat(), { maxLength: 8 });
-  const kinds = fc.array(fc.constantFrom<EventKind>('o', 'e', 'i'), { minLength: 9, maxLength: 9 });
+  const kinds = fc.array(fc.constantFrom<EventType>('o', 'e', 'i'), { minLength: 9, maxLength: 9 });
 
   /** Splits content into events and slips unselected `i` events (holding LFs and TABs) between them. */
-  const eventsOf = (data: Uint8Array, points: number[], types: EventKind[]): SessionEvent[] =>
+  const eventsOf = (data: Uint8Array, points: number[], types: EventType[]): SessionEvent[] =>
     splitInto(data, points).flatMap((e, k) => {
       const type = types[k % types.length] === 'e' ? 'e' : 'o';
       return [{ ...e, type }, ...(types[k % types.length] === 'i' ? [ev(e.time + 0.5, 'i', '\t\n\r')] : [])];

@@ -1,5 +1,5 @@
 import { millisFromDecimal } from '../../src/render/common.ts';
-import type { EventKind, SessionEvent } from '../../src/sessions/event.ts';
+import type { EventType, SessionEvent } from '../../src/sessions/event.ts';
 
 /**
  * §6 event time by its definition: startDate + time seconds (from the recorded decimal), truncated
@@ -12,7 +12,7 @@ export const NO_CAP = Number.MAX_SAFE_INTEGER;
 
 export const utf8 = (s: string): Uint8Array => new TextEncoder().encode(s);
 export const b64 = (s: string): Uint8Array => new Uint8Array(Buffer.from(s, 'base64'));
-export const ev = (time: number, type: EventKind, data: Uint8Array | string): SessionEvent => ({
+export const ev = (time: number, type: EventType, data: Uint8Array | string): SessionEvent => ({
   time,
   type,
   data: typeof data === 'string' ? utf8(data) : data,
@@ -57,7 +57,7 @@ export async function collectText(chunks: AsyncIterable<Uint8Array>): Promise<st
 }
 
 /** Splits `bytes` at the given cut points into events of the given types. */
-export function splitInto(bytes: Uint8Array, cuts: number[], type: EventKind = 'o'): SessionEvent[] {
+export function splitInto(bytes: Uint8Array, cuts: number[], type: EventType = 'o'): SessionEvent[] {
   const points = [...new Set(cuts.map((c) => c % (bytes.length + 1)))].sort((a, b) => a - b);
   const out: SessionEvent[] = [];
   let at = 0;

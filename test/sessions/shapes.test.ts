@@ -9,7 +9,7 @@ import {
   storedGuardrail,
   storedMetrics,
   storedReviewer,
-} from '../../src/sessions/shapes.ts';
+} from '../../src/sessions/stored-shapes.ts';
 
 const analysis = { risk_level: 'high', title: 't', explanation: 'e', action: 'block_execution' };
 

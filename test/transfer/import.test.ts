@@ -449,7 +449,7 @@ describe('import of hoop sessions', () => {
     expect(chunks.length).toBe(row.nextSequence);
     expect(chunks.every((c) => c.part === 0)).toBe(true);
     expect(chunks.reduce((n, c) => n + c.eventCount, 0)).toBe(payloads.length);
-    const { readEvents } = await import('../../src/sessions/store.ts');
+    const { readEvents } = await import('../../src/sessions/read-events.ts');
     let i = 0;
     for await (const ev of readEvents(id)) {
       expect(ev.time).toBe(events[i]![0]);

@@ -1,7 +1,7 @@
 import type { Transaction } from '@electric-sql/pglite';
 import { to as copyTo } from 'pg-copy-streams';
 import { database } from '../db/client.ts';
-import { isUuid } from '../util.ts';
+import { isUuid } from '../uuid.ts';
 import type { EncodedChunk } from './codec.ts';
 
 /*

@@ -5,8 +5,8 @@ import { queriesFromEvents, type QueryMode } from '../pgwire/index.ts';
 import { base64Length } from '../render/common.ts';
 import { computeEventSize, computeRawQueriesSize, defaultInlineTypes, renderInline, renderRawQueries } from '../render/inline.ts';
 import { assertMayReadStream } from './access.ts';
-import { EVENT_KINDS, type EventKind } from './event.ts';
-import { readEvents } from './store.ts';
+import { EVENT_TYPES, type EventType } from './event.ts';
+import { readEvents } from './read-events.ts';
 
 /*
  * The inline renderings of a session's stream (spec §4): who may read them, which events they
@@ -35,7 +35,7 @@ export function queryModeFor(session: Pick<StreamSession, 'type' | 'connectionSu
   return session.verb === 'CONNECT' ? 'wire' : 'script';
 }
 
-function selection(format: Exclude<StreamFormat, 'RAW_QUERIES'>, events: readonly EventKind[] | null | undefined) {
+function selection(format: Exclude<StreamFormat, 'RAW_QUERIES'>, events: readonly EventType[] | null | undefined) {
   return new Set(events ?? defaultInlineTypes(format));
 }
 
@@ -43,7 +43,7 @@ export async function renderSessionStream(
   viewer: Viewer,
   session: StreamSession,
   format: StreamFormat,
-  events: readonly EventKind[] | null | undefined,
+  events: readonly EventType[] | null | undefined,
   maxBytes: number,
 ): Promise<unknown[]> {
   assertMayReadStream(viewer, session);
@@ -51,17 +51,17 @@ export async function renderSessionStream(
     const mode = queryModeFor(session);
     return renderRawQueries(queriesFromEvents(readEvents(session.id, new Set(['i'])), mode), { maxBytes });
   }
-  const kinds = selection(format, events);
-  if (kinds.size === 0) return format === 'RAW' ? [] : [''];
-  return renderInline(format, readEvents(session.id, kinds), { types: kinds, maxBytes });
+  const types = selection(format, events);
+  if (types.size === 0) return format === 'RAW' ? [] : [''];
+  return renderInline(format, readEvents(session.id, types), { types: types, maxBytes });
 }
 
 /** Payload bytes of the selected types, from the totals kept at append time. */
-function storedBytes(session: StreamSession, kinds: ReadonlySet<EventKind>): number {
+function storedBytes(session: StreamSession, types: ReadonlySet<EventType>): number {
   let bytes = 0n;
-  if (kinds.has('i')) bytes += session.inputBytes;
-  if (kinds.has('o')) bytes += session.outputBytes;
-  if (kinds.has('e')) bytes += session.errorBytes;
+  if (types.has('i')) bytes += session.inputBytes;
+  if (types.has('o')) bytes += session.outputBytes;
+  if (types.has('e')) bytes += session.errorBytes;
   return Number(bytes);
 }
 
@@ -73,21 +73,21 @@ export async function sessionEventSize(
   viewer: Viewer,
   session: StreamSession,
   format: StreamFormat | null | undefined,
-  events: readonly EventKind[] | null | undefined,
+  events: readonly EventType[] | null | undefined,
 ): Promise<number> {
-  if (format == null && events == null) return storedBytes(session, new Set(EVENT_KINDS));
+  if (format == null && events == null) return storedBytes(session, new Set(EVENT_TYPES));
   assertMayReadStream(viewer, session);
   const fmt = format ?? 'RAW';
   if (fmt === 'RAW_QUERIES') {
     return computeRawQueriesSize(queriesFromEvents(readEvents(session.id, new Set(['i'])), queryModeFor(session)));
   }
-  const kinds = selection(fmt, events);
+  const types = selection(fmt, events);
   switch (fmt) {
     case 'RAW':
-      return storedBytes(session, kinds);
+      return storedBytes(session, types);
     case 'BASE64':
-      return base64Length(storedBytes(session, kinds));
+      return base64Length(storedBytes(session, types));
     case 'UTF8':
-      return kinds.size === 0 ? 0 : computeEventSize('UTF8', readEvents(session.id, kinds), kinds);
+      return types.size === 0 ? 0 : computeEventSize('UTF8', readEvents(session.id, types), types);
   }
 }

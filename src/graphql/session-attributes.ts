@@ -6,11 +6,11 @@ import {
   type StoredGuardrail,
   type StoredGuardrailRule,
   StoredMetrics,
-} from '../sessions/shapes.ts';
+} from '../sessions/stored-shapes.ts';
 import { builder } from './builder.ts';
 
 /*
- * Nested attributes stored as JSON in the reference's snake_case shape (see sessions/shapes.ts),
+ * Nested attributes stored as JSON in the reference's snake_case shape (see sessions/stored-shapes.ts),
  * exposed with reel's camelCase names.
  */
 
