@@ -1,5 +1,3 @@
-import type { GraphQLResult } from '../support/app.ts';
-
 /* Shared operations and assertions for the API tests (spec §2, §7, §8, §9). */
 
 export const OPEN = /* GraphQL */ `
@@ -56,14 +54,3 @@ export const ev = (time: number, type: EventTypeName, text: string | Uint8Array)
 export const bytesOf = (events: readonly EventIn[]) => events.reduce((n, e) => n + Buffer.from(e.data, 'base64').length, 0);
 
 export { codeOf, failed, ok } from '../support/graphql.ts';
-
-/** Whether the running schema has a field (some fields are built concurrently by other parts of the project). */
-export async function hasField(
-  gql: (q: string, v?: Record<string, unknown>, k?: string) => Promise<GraphQLResult>,
-  type: string,
-  field: string,
-): Promise<boolean> {
-  const res = await gql(`query($t: String!) { __type(name: $t) { fields { name } } }`, { t: type });
-  const fields = (res.data?.__type as { fields: { name: string }[] } | null)?.fields ?? [];
-  return fields.some((f) => f.name === field);
-}
