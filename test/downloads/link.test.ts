@@ -1,24 +1,8 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { prisma } from '../../src/db/client.ts';
-import {
-  body,
-  deleteSession,
-  download,
-  EXPIRED,
-  expectError,
-  fetchPath,
-  ingest,
-  link,
-  newKey,
-  newOrg,
-  NOT_FOUND,
-  pathOf,
-  revokeKey,
-  startApp,
-  UNAUTHORIZED,
-  type App,
-  type EventSpec,
-} from './route-support.ts';
+import type { TestApp } from '../support/app.ts';
+import { type EventSpec, ingest } from '../support/ingest.ts';
+import { body, deleteSession, download, expectError, EXPIRED, fetchPath, link, NOT_FOUND, pathOf, revokeKey, startDownloadApp, UNAUTHORIZED } from './helpers.ts';
 
 /*
  * The checks of the download route (spec §6), over HTTP: every parameter bound to the token (401),
@@ -26,7 +10,7 @@ import {
  * (403), in that order; links are reusable and a failed attempt does not burn them.
  */
 
-let app: App;
+let app: TestApp;
 let orgId: string;
 let admin: string;
 
@@ -39,9 +23,9 @@ const EVENTS: EventSpec[] = [
 const CSV = 'col1,col2\r\n1,2\r\n(1 row)\r\nERROR: x\r\n';
 
 beforeAll(async () => {
-  app = await startApp();
-  orgId = await newOrg('acme');
-  admin = await newKey(orgId, 'ADMIN', 'root');
+  app = await startDownloadApp();
+  orgId = await app.org('acme');
+  admin = await app.key(orgId, 'ADMIN', 'root');
 });
 
 beforeEach(() => {
@@ -171,8 +155,8 @@ describe('tampering with the link → 401 unauthorized', () => {
     });
 
     it('a token issued by another org\'s admin for its own session → 401 here', async () => {
-      const other = await newOrg('other-org');
-      const otherAdmin = await newKey(other, 'ADMIN', 'root');
+      const other = await app.org('other-org');
+      const otherAdmin = await app.key(other, 'ADMIN', 'root');
       const foreign = await ingest(app, otherAdmin, { events: EVENTS });
       const foreignUrl = (await link(app, otherAdmin, foreign, { extension: 'csv' })).downloadUrl;
       await expectError(await fetchPath(app, withToken(tokenOf(foreignUrl))), 401, UNAUTHORIZED);
@@ -316,7 +300,7 @@ describe('issuer revoked or no longer allowed → 403', () => {
   }
 
   it('a revoked issuer key', async () => {
-    const key = await newKey(orgId, 'ADMIN', 'temp-admin');
+    const key = await app.key(orgId, 'ADMIN', 'temp-admin');
     const id = await ingest(app, admin, { script: 'SELECT 1;', events: EVENTS });
     const l = await link(app, key, id, { extension: 'csv' });
     const s = await link(app, key, id, { extension: 'txt', target: 'SCRIPT' });
@@ -329,7 +313,7 @@ describe('issuer revoked or no longer allowed → 403', () => {
   });
 
   it('an owner (STANDARD) who no longer owns the session', async () => {
-    const alice = await newKey(orgId, 'STANDARD', 'alice');
+    const alice = await app.key(orgId, 'STANDARD', 'alice');
     const id = await ingest(app, admin, { userId: 'alice', events: EVENTS });
     const l = await link(app, alice, id, { extension: 'csv' });
     await expectCsv(await download(app, l.downloadUrl));
@@ -338,7 +322,7 @@ describe('issuer revoked or no longer allowed → 403', () => {
   });
 
   it('order: revoked issuer + tampered → 401, + expired → 410, + session deleted → 404', async () => {
-    const key = await newKey(orgId, 'AUDITOR', 'temp-auditor');
+    const key = await app.key(orgId, 'AUDITOR', 'temp-auditor');
     const id = await ingest(app, admin, { events: EVENTS });
     const l = await link(app, key, id, { extension: 'csv' });
     await revokeKey(key);
@@ -354,7 +338,7 @@ describe('REEL_DOWNLOAD_TTL_SECONDS', () => {
   it('sets the lifetime of new links', async () => {
     // A second server would replace this file's database; stop ours first, use the same database.
     await app.stop();
-    const short = await startApp({ REEL_DOWNLOAD_TTL_SECONDS: '60' }, { database: app.database, clock: app.clock });
+    const short = await startDownloadApp({ REEL_DOWNLOAD_TTL_SECONDS: '60' }, { database: app.database, clock: app.clock });
     try {
       const id = await ingest(short, admin, { events: EVENTS });
       app.clock.now = T0;
@@ -366,7 +350,7 @@ describe('REEL_DOWNLOAD_TTL_SECONDS', () => {
       await expectError(await download(short, l.downloadUrl), 410, EXPIRED);
     } finally {
       await short.stop();
-      app = await startApp({}, { database: app.database, clock: app.clock });
+      app = await startDownloadApp({}, { database: app.database, clock: app.clock });
     }
   });
 });

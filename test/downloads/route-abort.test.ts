@@ -3,7 +3,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { renderDownload } from '../../src/render/files.ts';
 import type { SessionEvent } from '../../src/sessions/event.ts';
 import { source } from '../render/helpers.ts';
-import { body, download, ingest, link, newKey, newOrg, startApp, type App, type EventSpec } from './route-support.ts';
+import type { TestApp } from '../support/app.ts';
+import { type EventSpec, ingest } from '../support/ingest.ts';
+import { body, download, link, startDownloadApp } from './helpers.ts';
 
 /*
  * Big downloads stream (spec §6), and a client that goes away mid-stream leaves the server healthy:
@@ -16,7 +18,7 @@ const EVENT_BYTES = MiB;
 const EVENTS_PER_CALL = 4;
 const CALLS = 5; // 20 MiB of output over 5 append calls
 
-let app: App;
+let app: TestApp;
 let admin: string;
 let bigId: string;
 let smallId: string;
@@ -36,9 +38,9 @@ function payload(n: number): Buffer {
 }
 
 beforeAll(async () => {
-  app = await startApp();
-  const org = await newOrg('acme');
-  admin = await newKey(org, 'ADMIN', 'root');
+  app = await startDownloadApp();
+  const org = await app.org('acme');
+  admin = await app.key(org, 'ADMIN', 'root');
   const events: EventSpec[] = [];
   const hash = createHash('sha256');
   for (let n = 0; n < CALLS * EVENTS_PER_CALL; n++) {

@@ -5,19 +5,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 /** Each server start opens (and on a new directory creates) the database: several per test. */
 const SLOW = { timeout: 180_000 };
 import { createTestDatabase, type TestDatabase } from '../support/db.ts';
-import {
-  body,
-  download,
-  expectError,
-  ingest,
-  link,
-  newKey,
-  newOrg,
-  startApp,
-  UNAUTHORIZED,
-  type App,
-  type EventSpec,
-} from './route-support.ts';
+import type { TestApp } from '../support/app.ts';
+import { type EventSpec, ingest } from '../support/ingest.ts';
+import { body, download, expectError, link, startDownloadApp, UNAUTHORIZED } from './helpers.ts';
 
 /*
  * Links are stateless (spec §6): they work across restarts of the server on the same data (the
@@ -36,7 +26,7 @@ const SECRET_A = 'secret-A-0123456789abcdef0123456789abcdef';
 const SECRET_B = 'secret-B-fedcba9876543210fedcba9876543210';
 
 let database: TestDatabase | undefined;
-let current: App | undefined;
+let current: TestApp | undefined;
 
 afterEach(async () => {
   await current?.stop();
@@ -46,15 +36,15 @@ afterEach(async () => {
 }, 60_000);
 
 /** Stops the running server (if any) and starts one on the same database with `env`. */
-async function restart(env: Record<string, string> = {}): Promise<App> {
+async function restart(env: Record<string, string> = {}): Promise<TestApp> {
   await current?.stop();
   current = undefined;
   database ??= await createTestDatabase();
-  current = await startApp(env, { database, clock: { now: Date.now() } });
+  current = await startDownloadApp(env, { database, clock: { now: Date.now() } });
   return current;
 }
 
-async function fetchText(app: App, url: string): Promise<{ status: number; text: string }> {
+async function fetchText(app: TestApp, url: string): Promise<{ status: number; text: string }> {
   const res = await download(app, url);
   return { status: res.status, text: (await body(res)).toString('utf8') };
 }
@@ -62,8 +52,8 @@ async function fetchText(app: App, url: string): Promise<{ status: number; text:
 describe('restarts', () => {
   it('a link survives a restart on the same data dir / database (generated secret)', SLOW, async () => {
     let app = await restart();
-    const org = await newOrg('acme');
-    const admin = await newKey(org, 'ADMIN', 'root');
+    const org = await app.org('acme');
+    const admin = await app.key(org, 'ADMIN', 'root');
     const id = await ingest(app, admin, { script: 'SELECT 1;', events: EVENTS });
     const raw = await link(app, admin, id, { extension: 'txt' });
     const script = await link(app, admin, id, { extension: 'txt', target: 'SCRIPT' });
@@ -85,8 +75,8 @@ describe('restarts', () => {
 
   it('REEL_DOWNLOAD_SECRET: links survive restarts; no secret is generated; rotation via REEL_DOWNLOAD_OLD_SECRETS', SLOW, async () => {
     let app = await restart({ REEL_DOWNLOAD_SECRET: SECRET_A });
-    const org = await newOrg('acme');
-    const admin = await newKey(org, 'ADMIN', 'root');
+    const org = await app.org('acme');
+    const admin = await app.key(org, 'ADMIN', 'root');
     const id = await ingest(app, admin, { events: EVENTS });
     const signedA = await link(app, admin, id, { extension: 'txt' });
     expect(fs.existsSync(path.join(database!.dataDir, 'download-secret'))).toBe(false);
@@ -113,8 +103,8 @@ describe('restarts', () => {
 
   it('another data dir (another generated secret) on the same database does not accept the link', SLOW, async () => {
     let app = await restart();
-    const org = await newOrg('acme');
-    const admin = await newKey(org, 'ADMIN', 'root');
+    const org = await app.org('acme');
+    const admin = await app.key(org, 'ADMIN', 'root');
     const id = await ingest(app, admin, { events: EVENTS });
     const l = await link(app, admin, id, { extension: 'txt' });
     if (database!.kind === 'postgres') {
@@ -123,7 +113,7 @@ describe('restarts', () => {
       current = undefined;
       const otherDir = fs.mkdtempSync(`${database!.dataDir}-other-`);
       try {
-        app = await startApp({ REEL_DATA_DIR: otherDir }, { database: database!, clock: { now: Date.now() } });
+        app = await startDownloadApp({ REEL_DATA_DIR: otherDir }, { database: database!, clock: { now: Date.now() } });
         current = app;
         await expectError(await download(app, l.downloadUrl), 401, UNAUTHORIZED);
       } finally {
@@ -143,8 +133,8 @@ describe('restarts', () => {
 
   it('a trailing slash on REEL_PUBLIC_URL does not double the slash; the path prefix is kept', SLOW, async () => {
     const app = await restart({ REEL_PUBLIC_URL: 'http://127.0.0.1:9/some/prefix/' });
-    const org = await newOrg('acme');
-    const admin = await newKey(org, 'ADMIN', 'root');
+    const org = await app.org('acme');
+    const admin = await app.key(org, 'ADMIN', 'root');
     const id = await ingest(app, admin, { events: EVENTS });
     const l = await link(app, admin, id, { extension: 'txt' });
     expect(l.downloadUrl.startsWith(`http://127.0.0.1:9/some/prefix/api/sessions/${id}/download?token=`)).toBe(true);

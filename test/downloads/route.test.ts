@@ -1,40 +1,26 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { vectors } from '../support/vectors.ts';
-import {
-  body,
-  bytesOf,
-  codeOf,
-  download,
-  ingest,
-  KIND_TO_TYPE,
-  link,
-  newKey,
-  newOrg,
-  PUBLIC_URL,
-  requestLink,
-  stamp,
-  startApp,
-  type App,
-  type EventSpec,
-  type EventTypeName,
-} from './route-support.ts';
+import type { TestApp } from '../support/app.ts';
+import { codeOf } from '../support/graphql.ts';
+import { bytesOf, type EventSpec, type EventTypeName, ingest, KIND_TO_TYPE } from '../support/ingest.ts';
+import { body, download, link, PUBLIC_URL, requestLink, stamp, startDownloadApp } from './helpers.ts';
 
 /*
  * Download links over the real HTTP surface (spec §6): sessions ingested through GraphQL, links
  * issued by `downloadLink`, files fetched from the URL it returns, compared byte for byte.
  */
 
-let app: App;
+let app: TestApp;
 let admin: string;
 let orgId: string;
 
 const T0 = Date.UTC(2024, 6, 25, 16, 0, 5, 999);
 
 beforeAll(async () => {
-  app = await startApp();
+  app = await startDownloadApp();
   app.clock.now = T0;
-  orgId = await newOrg('acme');
-  admin = await newKey(orgId, 'ADMIN', 'root');
+  orgId = await app.org('acme');
+  admin = await app.key(orgId, 'ADMIN', 'root');
 });
 
 afterAll(async () => {
@@ -368,9 +354,9 @@ describe('downloadLink errors', () => {
   let id: string;
   let otherOrgSession: string;
   beforeAll(async () => {
-    id = await ingest(app, admin, { userId: 'alice', reviewGroups: ['dba'], events: [[0, 'o', 'x\n']] });
-    const other = await newOrg('globex');
-    otherOrgSession = await ingest(app, await newKey(other, 'RECORDER', 'rec'), { events: [[0, 'o', 'secret\n']] });
+    id = await ingest(app, admin, { userId: 'alice', review: { type: 'ONETIME', status: 'APPROVED', groups: [{ group: 'dba', status: 'APPROVED' }] }, events: [[0, 'o', 'x\n']] });
+    const other = await app.org('globex');
+    otherOrgSession = await ingest(app, await app.key(other, 'RECORDER', 'rec'), { events: [[0, 'o', 'secret\n']] });
   });
 
   it.each([['c.sv'], [''], ['a'.repeat(17)], ['csv '], ['ü'], ['../x']])('extension %j → BAD_USER_INPUT', async (extension) => {
@@ -387,7 +373,7 @@ describe('downloadLink errors', () => {
   });
 
   it('a reviewer (STANDARD in a review group) may see the session but not download it → FORBIDDEN', async () => {
-    const reviewer = await newKey(orgId, 'STANDARD', 'bob', { groups: ['dba'] });
+    const reviewer = await app.key(orgId, 'STANDARD', 'bob', { groups: ['dba'] });
     const seen = await app.gql<{ session: { id: string } | null }>('query($id: ID!) { session(id: $id) { id } }', { id }, reviewer);
     expect(seen.data?.session?.id).toBe(id);
     expect(codeOf(await requestLink(app, reviewer, id, { extension: 'csv' }))).toBe('FORBIDDEN');
@@ -395,7 +381,7 @@ describe('downloadLink errors', () => {
   });
 
   it('RECORDER → FORBIDDEN', async () => {
-    const recorder = await newKey(orgId, 'RECORDER', 'rec');
+    const recorder = await app.key(orgId, 'RECORDER', 'rec');
     expect(codeOf(await requestLink(app, recorder, id, { extension: 'csv' }))).toBe('FORBIDDEN');
   });
 
@@ -406,7 +392,7 @@ describe('downloadLink errors', () => {
   });
 
   it('a STANDARD key that neither owns nor reviews the session → NOT_FOUND', async () => {
-    const carol = await newKey(orgId, 'STANDARD', 'carol', { groups: ['ops'] });
+    const carol = await app.key(orgId, 'STANDARD', 'carol', { groups: ['ops'] });
     expect(codeOf(await requestLink(app, carol, id, { extension: 'csv' }))).toBe('NOT_FOUND');
   });
 
@@ -416,8 +402,8 @@ describe('downloadLink errors', () => {
 
   it('the owner (STANDARD), an AUDITOR and an ADMIN may download', async () => {
     for (const key of [
-      await newKey(orgId, 'STANDARD', 'alice'),
-      await newKey(orgId, 'AUDITOR', 'audit'),
+      await app.key(orgId, 'STANDARD', 'alice'),
+      await app.key(orgId, 'AUDITOR', 'audit'),
       admin,
     ]) {
       const l = await link(app, key, id, { extension: 'txt' });

@@ -9,21 +9,50 @@ import { postGraphQL, type GraphQLResult } from './graphql.ts';
 
 export type { GraphQLResult } from './graphql.ts';
 
+/** A clock the server reads; tests move it instead of sleeping. */
+export interface Clock {
+  now: number;
+}
+
+/** The real time, for apps given no clock. */
+const realTime: Clock = {
+  get now() {
+    return Date.now();
+  },
+};
+
+export interface TestAppOptions {
+  /** The server's clock (default real time). */
+  clock?: Clock;
+  /** Reopen the database a previous app used (a restart on the same data); by default a fresh one. */
+  database?: TestDatabase;
+}
+
 export interface TestApp {
   config: Config;
   running: RunningServer;
   url: string;
   database: TestDatabase;
+  clock: Clock;
   /** Posts a GraphQL operation over HTTP, as a client would. */
-  gql<T = Record<string, unknown>>(query: string, variables?: Record<string, unknown>, key?: string): Promise<GraphQLResult<T>>;
+  gql<T = Record<string, unknown>>(
+    query: string,
+    variables?: Record<string, unknown>,
+    key?: string,
+    signal?: AbortSignal,
+  ): Promise<GraphQLResult<T>>;
   org(name: string): Promise<string>;
   key(orgId: string, role: Role, subject: string, extra?: { groups?: string[]; email?: string; name?: string }): Promise<string>;
+  /** Stops the server; the database stays (for a restart). */
+  stop(): Promise<void>;
+  /** Stops the server and drops the database. */
   close(): Promise<void>;
 }
 
-/** A real reel server on a loopback port with a fresh database; no demo data. */
-export async function startTestApp(env: Record<string, string> = {}, options: { now?: () => number } = {}): Promise<TestApp> {
-  const database = await createTestDatabase();
+/** A real reel server on a loopback port, on a fresh database (or `options.database`); no demo data. */
+export async function startTestApp(env: Record<string, string> = {}, options: TestAppOptions = {}): Promise<TestApp> {
+  const database = options.database ?? (await createTestDatabase());
+  const clock = options.clock ?? realTime;
   const config = loadConfig({
     PORT: '0',
     HOST: '127.0.0.1',
@@ -32,18 +61,20 @@ export async function startTestApp(env: Record<string, string> = {}, options: { 
     ...(database.databaseUrl && { DATABASE_URL: database.databaseUrl }),
     ...env,
   });
-  const running = await startServer(config, createLogger(config.logLevel), { bootstrap: false, ...options });
-  const gql: TestApp['gql'] = (query, variables, key) => postGraphQL(running.url, query, variables, key);
+  const running = await startServer(config, createLogger(config.logLevel), { bootstrap: false, now: () => clock.now });
+  const stop = () => running.stop(1000);
   return {
     config,
     running,
     url: running.url,
     database,
-    gql,
+    clock,
+    gql: (query, variables, key, signal) => postGraphQL(running.url, query, variables, key, signal),
     org: async (name) => (await createOrg(name)).id,
     key: async (orgId, role, subject, extra = {}) => (await createApiKey({ orgId, role, subject, ...extra })).key,
+    stop,
     async close() {
-      await running.stop(1000);
+      await stop();
       await database.drop();
     },
   };

@@ -6,7 +6,8 @@ import { prisma } from '../../src/db/client.ts';
 import { exportSessions, goJson, goTime } from '../../src/transfer/export.ts';
 import { importSessions } from '../../src/transfer/import.ts';
 import { startTestApp, type TestApp } from '../support/app.ts';
-import { b64, capture, EXEC_ID, EXEC_SESSION, PG_ID, SESSIONS, SSH_ID, tempDir } from './helpers.ts';
+import { APPEND, ev } from '../support/ingest.ts';
+import { capture, EXEC_ID, EXEC_SESSION, PG_ID, SESSIONS, SSH_ID, tempDir } from './helpers.ts';
 
 let app: TestApp;
 let orgA: string;
@@ -227,11 +228,7 @@ async function ingestedSession(): Promise<string> {
   );
   expect(open.errors).toBeUndefined();
   const id = open.data!.openSession.id;
-  const append = await app.gql(
-    `mutation ($id: ID!, $events: [SessionEventInput!]!) { appendSessionEvents(sessionId: $id, sequence: 0, events: $events) { sequence } }`,
-    { id, events: [{ time: 0.01, type: 'INPUT', data: b64('SELECT "é";') }, { time: 0.2, type: 'OUTPUT', data: b64('é\n') }] },
-    keyA,
-  );
+  const append = await app.gql(APPEND, { id, seq: 0, events: [ev(0.01, 'i', 'SELECT "é";'), ev(0.2, 'o', 'é\n')] }, keyA);
   expect(append.errors).toBeUndefined();
   const close = await app.gql(
     `mutation ($id: ID!) { closeSession(sessionId: $id, input: { exitCode: 0, endDate: "2024-08-01T10:00:01Z",

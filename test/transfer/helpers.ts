@@ -55,5 +55,3 @@ export function writeJson(dir: string, name: string, value: unknown): string {
   fs.writeFileSync(file, JSON.stringify(value));
   return file;
 }
-
-export const b64 = (s: string | Uint8Array) => Buffer.from(s).toString('base64');

@@ -6,8 +6,8 @@ import { prisma } from '../../src/db/client.ts';
 import { importSessions } from '../../src/transfer/import.ts';
 import { startTestApp, type TestApp } from '../support/app.ts';
 import { codeOf } from '../support/graphql.ts';
+import { APPEND, b64, fromVector, sizeOf, type AppendResult, type Kind } from '../support/ingest.ts';
 import {
-  b64,
   capture,
   EXEC_ID,
   EXEC_SESSION,
@@ -240,14 +240,11 @@ describe('import of hoop sessions', () => {
   });
 
   it("an imported session's events are stored as appendSessionEvents stores them: a retry of the call is recognised", async () => {
-    const APPEND = 'mutation ($id: ID!, $events: [SessionEventInput!]!) { appendSessionEvents(sessionId: $id, sequence: 0, events: $events) { sequence eventCount } }';
-    const TYPES = { i: 'INPUT', o: 'OUTPUT', e: 'ERROR' } as const;
-    const tuples = records(SESSIONS)[1]!.event_stream as [number, keyof typeof TYPES, string][];
-    const events = tuples.map(([time, type, data]) => ({ time, type: TYPES[type], data }));
-    const retried = await app.gql<{ appendSessionEvents: { sequence: number; eventCount: number } }>(APPEND, { id: PG_ID, events }, adminKey);
+    const events = (records(SESSIONS)[1]!.event_stream as [number, Kind, string][]).map(fromVector);
+    const retried = await app.gql<AppendResult>(APPEND, { id: PG_ID, seq: 0, events }, adminKey);
     expect(retried.errors).toBeUndefined();
-    expect(retried.data?.appendSessionEvents).toEqual({ sequence: 0, eventCount: 7 });
-    const different = await app.gql(APPEND, { id: PG_ID, events: events.slice(1) }, adminKey);
+    expect(retried.data?.appendSessionEvents).toEqual({ sequence: 0, eventCount: 7, eventSize: sizeOf(events) });
+    const different = await app.gql(APPEND, { id: PG_ID, seq: 0, events: events.slice(1) }, adminKey);
     expect(codeOf(different)).toBe('CONFLICT');
   });
 

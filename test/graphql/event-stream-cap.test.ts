@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../support/app.ts';
-import { type EventIn, type Format, type Kind, b64, chunked, ev, failed, ingest, ok, readStream, rendered } from './helpers.ts';
+import { failed, ok } from '../support/graphql.ts';
+import { b64, chunked, ev, ingest, type EventIn, type Kind } from '../support/ingest.ts';
+import { readStream, rendered, type Format } from './helpers.ts';
 
 /*
  * §4.4 inline size cap, with REEL_MAX_INLINE_STREAM_BYTES=1000: a rendering larger than the cap fails

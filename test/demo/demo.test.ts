@@ -2,7 +2,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadDemoSessions } from '../../src/demo.ts';
 import { operatorViewer } from '../../src/orgs.ts';
 import { startTestApp, type TestApp } from '../support/app.ts';
-import { type Format, FORMATS, type Kind, decodedTuples, ok, readStream, rendered } from './helpers.ts';
+import { decodedTuples, FORMATS, readStream, rendered, type Format } from '../graphql/helpers.ts';
+import { ok } from '../support/graphql.ts';
+import type { Kind } from '../support/ingest.ts';
 
 /* The demo data (src/demo.ts) renders in every format through GraphQL. */
 

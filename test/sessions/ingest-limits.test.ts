@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../support/app.ts';
-import { APPEND, CLOSE, codeOf, ev, failed, ok, OPEN, type AppendResult, type EventIn, type OpenResult } from './helpers.ts';
+import { codeOf, failed, ok } from '../support/graphql.ts';
+import { APPEND, CLOSE, ev, OPEN, type AppendResult, type EventIn, type OpenResult } from '../support/ingest.ts';
 
 /*
  * Spec §8: a call larger than the configured limit is rejected whole, and the HTTP layer refuses
@@ -67,16 +68,16 @@ function post(body: string, chunked: boolean, agent: http.Agent | false = false)
 describe('append limits', () => {
   it('accepts a call of exactly the limit', async () => {
     const id = await open();
-    const events = [ev(0, 'OUTPUT', bytes(512)), ev(0.1, 'OUTPUT', bytes(512))];
+    const events = [ev(0, 'o', bytes(512)), ev(0.1, 'o', bytes(512))];
     expect(ok(await append(id, 0, events)).appendSessionEvents).toEqual({ sequence: 0, eventCount: 2, eventSize: 1024 });
   });
 
   it('rejects a call over the byte limit as a whole, naming the index, storing nothing', async () => {
     const id = await open();
     const over: [EventIn[], number][] = [
-      [[ev(0, 'OUTPUT', bytes(2048))], 0],
-      [[ev(0, 'OUTPUT', bytes(1024)), ev(0.1, 'OUTPUT', bytes(1024))], 1],
-      [[ev(0, 'INPUT', bytes(10)), ev(0.1, 'OUTPUT', bytes(1000)), ev(0.2, 'ERROR', bytes(15))], 2],
+      [[ev(0, 'o', bytes(2048))], 0],
+      [[ev(0, 'o', bytes(1024)), ev(0.1, 'o', bytes(1024))], 1],
+      [[ev(0, 'i', bytes(10)), ev(0.1, 'o', bytes(1000)), ev(0.2, 'e', bytes(15))], 2],
     ];
     for (const [events, index] of over) {
       const res = await append(id, 0, events);
@@ -84,21 +85,21 @@ describe('append limits', () => {
       expect(failed(res).extensions?.index).toBe(index);
     }
     // Nothing stored: sequence 0 is still expected, totals start from zero.
-    expect(ok(await append(id, 0, [ev(0, 'OUTPUT', 'ok')])).appendSessionEvents).toEqual({ sequence: 0, eventCount: 1, eventSize: 2 });
+    expect(ok(await append(id, 0, [ev(0, 'o', 'ok')])).appendSessionEvents).toEqual({ sequence: 0, eventCount: 1, eventSize: 2 });
     const closed = ok(await app.gql<{ closeSession: { metrics: { eventSize: number } } }>(CLOSE, { id }, admin)).closeSession;
     expect(closed.metrics.eventSize).toBe(2);
   });
 
   it('rejects a call with more events than the configured count', async () => {
     const id = await open();
-    const events = Array.from({ length: 6 }, (_, i) => ev(i, 'OUTPUT', 'x'));
+    const events = Array.from({ length: 6 }, (_, i) => ev(i, 'o', 'x'));
     expect(codeOf(await append(id, 0, events))).toBe('BAD_USER_INPUT');
     expect(ok(await append(id, 0, events.slice(0, 5))).appendSessionEvents).toEqual({ sequence: 0, eventCount: 5, eventSize: 5 });
   });
 
   it('answers HTTP 413 for a body over the request limit, storing nothing', async () => {
     const id = await open();
-    ok(await append(id, 0, [ev(0, 'OUTPUT', 'a')]));
+    ok(await append(id, 0, [ev(0, 'o', 'a')]));
     const data = Buffer.from(bytes(app.config.maxRequestBytes)).toString('base64');
     const body = JSON.stringify({ query: APPEND, variables: { id, seq: 1, events: [{ time: 1, type: 'OUTPUT', data }] } });
     expect(body.length).toBeGreaterThan(app.config.maxRequestBytes);
@@ -117,7 +118,7 @@ describe('append limits', () => {
     expect(JSON.parse(replayed.text)).toEqual({ data: { appendSessionEvents: { sequence: 1, eventCount: 2, eventSize: 2 } } });
 
     // Nothing else was stored (the same call again is a retry of it), and the server still serves.
-    expect(ok(await append(id, 1, [ev(1, 'OUTPUT', 'b')])).appendSessionEvents).toEqual({ sequence: 1, eventCount: 2, eventSize: 2 });
+    expect(ok(await append(id, 1, [ev(1, 'o', 'b')])).appendSessionEvents).toEqual({ sequence: 1, eventCount: 2, eventSize: 2 });
   });
 
   it('closes a connection whose body may be refused mid-way, so a keep-alive client goes on', async () => {

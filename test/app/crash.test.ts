@@ -8,7 +8,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, serverUrl, type TestDatabase } from '../support/db.ts';
-import { APPEND, bytesOf, CLOSE, ev, OPEN, type EventIn } from './helpers.ts';
+import { APPEND, CLOSE, ev, OPEN, rawTuples, sizeOf, type EventIn } from '../support/ingest.ts';
 
 /*
  * Spec §8 (every acknowledged event survives a crash right after the acknowledgement) and §11
@@ -141,11 +141,6 @@ async function setup(inst: Instance) {
   return { orgId, recorder, admin };
 }
 
-const hasEventStream = async (url: string, key: string) => {
-  const data = await gql<{ __type: { fields: { name: string }[] } }>(url, key, `{ __type(name: "Session") { fields { name } } }`, {});
-  return data.__type.fields.some((f) => f.name === 'eventStream');
-};
-
 describe('the real server process', () => {
   // One data directory (or PostgreSQL database) for the file: every command-line run costs seconds.
   // The tests run in order and hand the running server on.
@@ -176,7 +171,7 @@ describe('the real server process', () => {
       const calls: EventIn[][] = [];
       for (let seq = 0; seq < 25; seq++) {
         const big = seq % 8 === 7 ? Buffer.alloc(150_000 + seq, 0x41 + (seq % 26)) : `line ${seq}: ${'é'.repeat(seq)}\n`;
-        calls.push([ev(seq * 0.5, 'INPUT', `cmd ${seq}\n`), ev(seq * 0.5 + 0.25, seq % 3 === 0 ? 'ERROR' : 'OUTPUT', big)]);
+        calls.push([ev(seq * 0.5, 'i', `cmd ${seq}\n`), ev(seq * 0.5 + 0.25, seq % 3 === 0 ? 'e' : 'o', big)]);
       }
       let last: Totals['appendSessionEvents'] | undefined;
       for (const [seq, events] of calls.entries()) {
@@ -188,31 +183,28 @@ describe('the real server process', () => {
       expect(signal).toBe('SIGKILL');
 
       const all = calls.flat();
-      expect(last).toEqual({ sequence: calls.length - 1, eventCount: all.length, eventSize: bytesOf(all) });
+      expect(last).toEqual({ sequence: calls.length - 1, eventCount: all.length, eventSize: sizeOf(all) });
 
       srv = await running();
       // Retrying the acknowledged calls answers the same totals: they are all stored, once.
       for (const seq of [calls.length - 1, 0, 12]) {
         const again = (await gql<Totals>(srv.url, recorder, APPEND, { id, seq, events: calls[seq] })).appendSessionEvents;
-        expect(again).toEqual({ sequence: seq, eventCount: all.length, eventSize: bytesOf(all) });
+        expect(again).toEqual({ sequence: seq, eventCount: all.length, eventSize: sizeOf(all) });
       }
-      if (await hasEventStream(srv.url, admin)) {
-        const read = await gql<{ session: { eventStream: unknown; status: string } }>(
-          srv.url,
-          admin,
-          `query($id: ID!) { session(id: $id) { status eventStream(format: RAW) } }`,
-          { id },
-        );
-        const kind = { INPUT: 'i', OUTPUT: 'o', ERROR: 'e' } as const;
-        expect(read.session.status).toBe('OPEN');
-        expect(read.session.eventStream).toEqual(all.map((e) => [e.time, kind[e.type], e.data]));
-      }
+      const read = await gql<{ session: { eventStream: unknown; status: string } }>(
+        srv.url,
+        admin,
+        `query($id: ID!) { session(id: $id) { status eventStream(format: RAW) } }`,
+        { id },
+      );
+      expect(read.session.status).toBe('OPEN');
+      expect(read.session.eventStream).toEqual(rawTuples(all));
       // The next call follows on, and closing reports every acknowledged byte.
-      const next = (await gql<Totals>(srv.url, recorder, APPEND, { id, seq: calls.length, events: [ev(99, 'OUTPUT', 'bye')] }))
+      const next = (await gql<Totals>(srv.url, recorder, APPEND, { id, seq: calls.length, events: [ev(99, 'o', 'bye')] }))
         .appendSessionEvents;
-      expect(next).toEqual({ sequence: calls.length, eventCount: all.length + 1, eventSize: bytesOf(all) + 3 });
+      expect(next).toEqual({ sequence: calls.length, eventCount: all.length + 1, eventSize: sizeOf(all) + 3 });
       const closed = await gql<{ closeSession: { metrics: { eventSize: number } } }>(srv.url, recorder, CLOSE, { id });
-      expect(closed.closeSession.metrics.eventSize).toBe(bytesOf(all) + 3);
+      expect(closed.closeSession.metrics.eventSize).toBe(sizeOf(all) + 3);
     },
     TIMEOUT,
   );
@@ -259,7 +251,7 @@ describe('the real server process', () => {
         })
       ).openSession.id;
 
-      const events = [ev(0, 'OUTPUT', Buffer.alloc(64 * 1024, 0x62)), ev(1, 'INPUT', 'exit\n')];
+      const events = [ev(0, 'o', Buffer.alloc(64 * 1024, 0x62)), ev(1, 'i', 'exit\n')];
       const body = JSON.stringify({ query: APPEND, variables: { id, seq: 0, events } });
       const half = Math.floor(body.length / 2);
       const target = srv;
@@ -291,7 +283,7 @@ describe('the real server process', () => {
       const answered = await response;
       expect(answered.status).toBe(200);
       expect(JSON.parse(answered.text)).toEqual({
-        data: { appendSessionEvents: { sequence: 0, eventCount: 2, eventSize: bytesOf(events) } },
+        data: { appendSessionEvents: { sequence: 0, eventCount: 2, eventSize: sizeOf(events) } },
       });
       const [code, signal] = await srv.exited;
       expect(signal).toBeNull();
@@ -300,7 +292,7 @@ describe('the real server process', () => {
       // It starts again on the same directory (the lock was released), with what it acknowledged while draining.
       srv = await running();
       const closed = await gql<{ closeSession: { metrics: { eventSize: number } } }>(srv.url, admin, CLOSE, { id });
-      expect(closed.closeSession.metrics.eventSize).toBe(bytesOf(events));
+      expect(closed.closeSession.metrics.eventSize).toBe(sizeOf(events));
       srv.child.kill('SIGTERM');
       expect((await srv.exited)[0]).toBe(0);
     },

@@ -1,23 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../support/app.ts';
 import { vectors } from '../support/vectors.ts';
-import {
-  type EventIn,
-  type Format,
-  type Kind,
-  b64,
-  chunked,
-  codePoints,
-  concat,
-  decodedTuples,
-  ev,
-  failed,
-  fromVector,
-  ingest,
-  ok,
-  readStream,
-  rendered,
-} from './helpers.ts';
+import { failed, ok } from '../support/graphql.ts';
+import { b64, chunked, concat, ev, fromVector, ingest, type EventIn, type Kind } from '../support/ingest.ts';
+import { codePoints, decodedTuples, readStream, rendered, type Format } from './helpers.ts';
 
 /*
  * `eventStream` / `eventSize` end to end (spec §3, §4, §4.1–4.3, §5): every session is ingested through
@@ -634,7 +620,7 @@ describe('who may read the stream (§4.2, §7)', () => {
   });
 
   it('a session without userId is readable by admins and auditors only, not by a STANDARD key', async () => {
-    const anonymous = await ingest(app, recorder, { verb: 'EXEC', review: { type: 'JIT', status: 'PENDING', groups: [{ group: 'dba', status: 'PENDING' }] } }, [[ev(0, 'o', 'x')]]);
+    const anonymous = await ingest(app, recorder, { verb: 'EXEC', userId: null, review: { type: 'JIT', status: 'PENDING', groups: [{ group: 'dba', status: 'PENDING' }] } }, [[ev(0, 'o', 'x')]]);
     for (const key of [admin, auditor]) expect(await rendered(app, key, anonymous, 'UTF8')).toEqual([['x'], 1]);
     const res = await app.gql(`query($id: ID!) { session(id: $id) { id eventStream } }`, { id: anonymous }, reviewer);
     expect(failed(res).extensions?.code).toBe('FORBIDDEN');
