@@ -2,13 +2,17 @@ import { parseArgs } from 'node:util';
 
 export type DbKind = 'pglite' | 'postgres';
 export const SCENARIOS = ['download', 'inline', 'ingest', 'query'] as const;
+export const DOWNLOAD_SHAPES = ['terminal', 'psql'] as const;
+export type DownloadShape = (typeof DOWNLOAD_SHAPES)[number];
 export type Scenario = (typeof SCENARIOS)[number];
 
 export interface BenchOptions {
   dbs: DbKind[];
   scenarios: Scenario[];
-  /** Size of the download session, MiB. */
+  /** Size of each download session, MiB. */
   downloadMib: number;
+  /** Data shapes the download scenario runs on, one session of `downloadMib` each. */
+  downloadShapes: DownloadShape[];
   /** Size of the inline-rendering sessions, MiB. */
   inlineMib: number;
   /** Payload each of the 4 recorders appends per ingest repeat, MiB. */
@@ -43,7 +47,9 @@ const HELP = `npm run bench -- [options]
                                 postgresql://postgres@127.0.0.1:5432/postgres as the server on which
                                 a throwaway database is created and dropped)
   --scenarios a,b,...           download,inline,ingest,query (default all)
-  --download-mib N              download session size (default 256; 1024 for the RSS check)
+  --download-mib N              size of each download session (default 256; 1024 for the RSS check)
+  --download-shapes a,b         data the download scenario runs on: terminal,psql (default both;
+                                psql = line-heavy tab-separated result rows)
   --inline-mib N                inline session size (default 8)
   --ingest-mib N                payload per recorder per repeat (default 32)
   --ingest-batch-kib N          payload per append call (default 256)
@@ -71,6 +77,7 @@ export function parseOptions(argv: string[]): BenchOptions {
       'ingest-mib': { type: 'string' },
       'ingest-batch-kib': { type: 'string' },
       recorders: { type: 'string' },
+      'download-shapes': { type: 'string' },
       sessions: { type: 'string' },
       connections: { type: 'string' },
       'query-seconds': { type: 'string' },
@@ -100,12 +107,17 @@ export function parseOptions(argv: string[]): BenchOptions {
   const dbs: DbKind[] =
     values.db === 'both' ? ['postgres', 'pglite'] : values.db === 'pglite' || values.db === 'postgres' ? [values.db] : [];
   if (dbs.length === 0) throw new Error('--db must be pglite, postgres or both');
-  const scenarios = values.scenarios.split(',').map((s) => s.trim()).filter(Boolean);
+  const list = (raw: string) => raw.split(',').map((s) => s.trim()).filter(Boolean);
+  const scenarios = list(values.scenarios);
   for (const s of scenarios) if (!(SCENARIOS as readonly string[]).includes(s)) throw new Error(`unknown scenario ${s}`);
+  const shapes = list(values['download-shapes'] ?? DOWNLOAD_SHAPES.join(','));
+  for (const s of shapes) if (!(DOWNLOAD_SHAPES as readonly string[]).includes(s)) throw new Error(`unknown download shape ${s}`);
+  if (shapes.length === 0) throw new Error('--download-shapes names no shape');
   return {
     dbs,
     scenarios: SCENARIOS.filter((s) => scenarios.includes(s)),
     downloadMib: num('download-mib', 256, 4),
+    downloadShapes: DOWNLOAD_SHAPES.filter((s) => shapes.includes(s)),
     inlineMib: num('inline-mib', 8, 1),
     ingestMib: num('ingest-mib', 32, 1),
     ingestBatchKib: num('ingest-batch-kib', 256, 64),

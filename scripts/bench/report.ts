@@ -23,10 +23,26 @@ export interface DbRun {
   key: string;
   db: DbKind;
   env: Environment;
-  options: Pick<BenchOptions, 'downloadMib' | 'inlineMib' | 'ingestMib' | 'ingestBatchKib' | 'recorders' | 'sessions' | 'connections' | 'querySeconds' | 'repeat' | 'inlineRequests' | 'smoke' | 'scenarios'>;
+  options: Pick<
+    BenchOptions,
+    | 'downloadMib'
+    | 'downloadShapes'
+    | 'inlineMib'
+    | 'ingestMib'
+    | 'ingestBatchKib'
+    | 'recorders'
+    | 'sessions'
+    | 'connections'
+    | 'querySeconds'
+    | 'repeat'
+    | 'inlineRequests'
+    | 'smoke'
+    | 'scenarios'
+  >;
   database: { version: string; settings: Record<string, string> };
   setup: Record<string, number>;
-  download?: DownloadResult;
+  /** One per data shape. */
+  download?: DownloadResult[];
   inline?: InlineRun[];
   ingest?: IngestResult;
   query?: QueryResult;
@@ -104,16 +120,30 @@ const mib = (bytes: number) => `${f(bytes / MiB, 1)} MiB`;
 export function downloadNumbers(d: DownloadResult) {
   const baselineAll = d.runs.flatMap((r) => r.baselineMs);
   const baselineMbps = summarize(baselineAll.map((ms) => mbPerSec(d.baselineBytes, ms)));
+  const staticMbps = summarize(d.staticFile.ms.map((ms) => mbPerSec(d.staticFile.bytes, ms)));
+  const raw = d.runs.find((r) => r.format === 'raw');
   const formats = d.runs.map((run) => {
     const outMbps = summarize(run.ms.map((ms) => mbPerSec(run.outputBytes, ms)));
     // Both sides read the same stored bytes: the ratio is baseline time over download time, each the
     // median of its block (the baseline reads ran just before this format's server started).
     const ratio = median(run.baselineMs) / median(run.ms);
+    // The rendering against the raw download of the same session: raw time over this format's time
+    // (how fast the session goes out, whatever the output's size), and the same in output MB/s.
+    const vsRaw = raw ? median(raw.ms) / median(run.ms) : Number.NaN;
+    const vsRawOutput = raw ? (run.outputBytes / median(run.ms)) / (raw.outputBytes / median(raw.ms)) : Number.NaN;
     const growth = run.rssPeak.map((p) => p - run.rssBase);
-    return { run, outMbps, ratio, growth: summarize(growth), rssBase: run.rssBase, seconds: summarize(run.ms.map((ms) => ms / 1000)) };
+    return { run, outMbps, ratio, vsRaw, vsRawOutput, growth: summarize(growth), rssBase: run.rssBase, seconds: summarize(run.ms.map((ms) => ms / 1000)) };
   });
-  return { baselineMbps, formats };
+  // The static-file server sends the raw download's exact bytes: the ratio is its time over raw's,
+  // each the median of the raw block, where the two alternate.
+  const rawVsStatic = raw && d.staticFile.ms.length ? median(d.staticFile.ms) / median(raw.ms) : Number.NaN;
+  return { baselineMbps, staticMbps, rawVsStatic, formats };
 }
+
+export const SHAPE_LABEL: Record<DownloadResult['shape'], string> = { terminal: 'terminal', psql: 'psql, line-heavy' };
+
+export const storageReadName = (db: DbKind) => (db === 'postgres' ? 'storage read (plain pg query)' : 'storage read (PGlite binary COPY)');
+export const STATIC_NAME = 'static-file server (node:http + fs.createReadStream)';
 
 export function inlineNumbers(run: InlineRun) {
   return { ...summarize(run.latencies), p95: percentile(run.latencies, 95) };
@@ -160,13 +190,20 @@ export function rows(run: DbRun): Row[] {
   const out: Row[] = [];
   const push = (scenario: string, metric: string, s: { median: number; min: number; max: number }, digits: number, note = '') =>
     out.push({ scenario, metric, median: f(s.median, digits), min: f(s.min, digits), max: f(s.max, digits), note });
-  if (run.download) {
-    const d = run.download;
+  const ratio = (scenario: string, metric: string, value: number, note = '', range?: { min: number; max: number }) =>
+    out.push({ scenario, metric, median: `${f(value, 2)}×`, min: range ? `${f(range.min, 2)}×` : '', max: range ? `${f(range.max, 2)}×` : '', note });
+  for (const d of run.download ?? []) {
     const n = downloadNumbers(d);
-    const label = `download ${f(d.sessionBytes / MiB)} MiB`;
-    push(label, 'storage read, MB/s', n.baselineMbps, 0, `${run.db === 'postgres' ? 'plain pg query' : 'PGlite binary COPY'}, ${mib(d.storedBytes)} of chunks`);
-    for (const x of n.formats) {
-      push(label, `${x.run.format}, MB/s of output`, x.outMbps, 0, `${f(x.ratio, 2)}× the storage read; output ${mib(x.run.outputBytes)}`);
+    const label = `download ${f(d.sessionBytes / MiB)} MiB, ${SHAPE_LABEL[d.shape]}`;
+    const read = storageReadName(run.db);
+    push(label, `${read}, MB/s`, n.baselineMbps, 0, `${mib(d.storedBytes)} of chunks; ${f(d.events)} events`);
+    push(label, `${STATIC_NAME}, MB/s`, n.staticMbps, 0, `the raw download's bytes from a file, ${mib(d.staticFile.bytes)}`);
+    for (const x of n.formats) push(label, `${x.run.format}, MB/s of output`, x.outMbps, 0, `output ${mib(x.run.outputBytes)}`);
+    const raw = n.formats.find((x) => x.run.format === 'raw');
+    if (raw) ratio(label, `raw ÷ ${STATIC_NAME}`, n.rawVsStatic, 'same bytes; time ratio, medians of the raw block (the two alternate)');
+    for (const x of n.formats) ratio(label, `${x.run.format} ÷ ${read}`, x.ratio, 'same stored chunks; time ratio, medians of the format block');
+    for (const x of n.formats.filter((y) => y.run.format !== 'raw')) {
+      ratio(label, `${x.run.format} ÷ raw download`, x.vsRaw, `same session; time ratio (in MB/s of output: ${f(x.vsRawOutput, 2)}×)`);
     }
     for (const x of n.formats) {
       push(label, `${x.run.format}, server RSS growth, MiB`, { median: x.growth.median / MiB, min: x.growth.min / MiB, max: x.growth.max / MiB }, 1, `over ${f(x.rssBase / MiB)} MiB after warm-up`);
@@ -214,13 +251,18 @@ export function targets(run: DbRun): TargetCheck[] {
       margin: met ? `${f(factor, 1)}× margin` : higherIsBetter ? `at ${f(factor, 2)} of the target` : `${f(1 / factor, 2)}× the limit`,
     });
   };
-  if (run.download) {
-    const n = downloadNumbers(run.download);
+  for (const d of run.download ?? []) {
+    const n = downloadNumbers(d);
+    const shape = SHAPE_LABEL[d.shape];
     for (const x of n.formats) {
-      check(`download ${x.run.format} ≥ ${x.run.format === 'raw' ? 50 : 25}% of storage read`, x.ratio * 100, x.run.format === 'raw' ? 50 : 25, true, '%', 0);
+      check(`download ${x.run.format} ≥ ${x.run.format === 'raw' ? 50 : 25}% of storage read (${shape})`, x.ratio * 100, x.run.format === 'raw' ? 50 : 25, true, '%', 0);
+    }
+    check(`download raw ≥ 60% of the static-file server (${shape})`, n.rawVsStatic * 100, 60, true, '%', 0);
+    for (const x of n.formats.filter((y) => y.run.format !== 'raw')) {
+      check(`download ${x.run.format} ≥ 50% of the raw download's speed (${shape})`, x.vsRaw * 100, 50, true, '%', 0);
     }
     const worst = Math.max(...n.formats.map((x) => x.growth.max));
-    check(`server RSS growth during ${f(run.download.sessionBytes / MiB)} MiB download ≤ 64 MiB (worst format)`, worst / MiB, 64, false, ' MiB', 1);
+    check(`server RSS growth during ${f(d.sessionBytes / MiB)} MiB download ≤ 64 MiB (worst format, ${shape})`, worst / MiB, 64, false, ' MiB', 1);
   }
   if (run.query) {
     const s = queryNumbers(run.query).find((k) => k.kind === 'session')!;
@@ -255,7 +297,10 @@ export function markdownSection(run: DbRun): string {
   md.push(`- database: ${run.database.version.split(' on ')[0]} (${Object.entries(run.database.settings).map(([k, v]) => `${k}=${v}`).join(', ')})`);
   md.push(`- versions: ${Object.entries(e.versions).map(([k, v]) => `${k} ${v}`).join(', ')}`);
   const o = run.options;
-  md.push(`- sizes: download ${o.downloadMib} MiB, inline ${o.inlineMib} MiB, ingest ${o.recorders} × ${o.ingestMib} MiB per repeat in ~${o.ingestBatchKib} KiB calls, ${f(o.sessions)} sessions at ${o.connections} connections for ${o.querySeconds} s windows; ${o.repeat} repeats`);
+  md.push(
+    `- sizes: download ${o.downloadMib} MiB (${o.downloadShapes.join(', ')}), inline ${o.inlineMib} MiB, ingest ${o.recorders} × ${o.ingestMib} MiB per repeat in ~${o.ingestBatchKib} KiB calls, ` +
+      `${f(o.sessions)} sessions at ${o.connections} connections for ${o.querySeconds} s windows; ${o.repeat} repeats`,
+  );
   md.push('', '| scenario | metric | median | min | max | note |', '|---|---|--:|--:|--:|---|');
   for (const r of rows(run)) md.push(`| ${r.scenario} | ${r.metric} | ${r.median} | ${r.min} | ${r.max} | ${r.note} |`);
   const t = targets(run);
@@ -271,6 +316,17 @@ export function jsonRun(run: DbRun): unknown {
   return {
     ...run,
     inline: run.inline?.map(({ latencies, ...rest }) => ({ ...rest, latencyMs: inlineNumbers({ ...rest, latencies }) })),
+    download: run.download?.map((d) => {
+      const n = downloadNumbers(d);
+      return {
+        ...d,
+        ratios: {
+          rawOverStaticFileServer: n.rawVsStatic,
+          overStorageRead: Object.fromEntries(n.formats.map((x) => [x.run.format, x.ratio])),
+          overRawDownload: Object.fromEntries(n.formats.filter((x) => x.run.format !== 'raw').map((x) => [x.run.format, x.vsRaw])),
+        },
+      };
+    }),
     ingest: run.ingest && {
       ...run.ingest,
       repeats: run.ingest.repeats.map(({ latencies, ...rest }) => ({ ...rest, ackP50Ms: percentile(latencies, 50), ackP95Ms: percentile(latencies, 95) })),
