@@ -14,6 +14,7 @@ import { createBenchDatabase, insertBulkSessions } from './bench/db.ts';
 import { DOWNLOAD_SHAPES, parseOptions, SCENARIOS, type BenchOptions, type DbKind } from './bench/options.ts';
 import { ROOT } from './bench/proc.ts';
 import { environment, textTable, writeDocs, writeResults, type DbRun, type Environment } from './bench/report.ts';
+import { runAppends } from './bench/scenarios/appends.ts';
 import { runDownload } from './bench/scenarios/download.ts';
 import { runIngest } from './bench/scenarios/ingest.ts';
 import { runInline } from './bench/scenarios/inline.ts';
@@ -59,6 +60,10 @@ async function runDatabase(opts: BenchOptions, env: Environment, kind: DbKind, w
       ingestMib: opts.ingestMib,
       ingestBatchKib: opts.ingestBatchKib,
       recorders: opts.recorders,
+      appendSessions: opts.appendSessions,
+      appendBytes: opts.appendBytes,
+      appendSeconds: opts.appendSeconds,
+      appendWarmupSeconds: opts.appendWarmupSeconds,
       sessions: opts.sessions,
       connections: opts.connections,
       querySeconds: opts.querySeconds,
@@ -122,6 +127,11 @@ async function runDatabase(opts: BenchOptions, env: Environment, kind: DbKind, w
         log(`${kind}: ingest, ${opts.recorders} concurrent recorders`);
         run.ingest = await runIngest(ctx, server);
       }
+    }
+
+    if (want('appends')) {
+      log(`${kind}: small appends, ${opts.appendSessions.join(', ')} concurrent sessions`);
+      run.appends = await runAppends(ctx);
     }
 
     if (want('download')) {

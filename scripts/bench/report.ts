@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import type { AppendsLevel, AppendsResult } from './scenarios/appends.ts';
 import type { DownloadResult } from './scenarios/download.ts';
 import type { InlineRun } from './scenarios/inline.ts';
 import type { IngestResult } from './scenarios/ingest.ts';
@@ -31,6 +32,10 @@ export interface DbRun {
     | 'ingestMib'
     | 'ingestBatchKib'
     | 'recorders'
+    | 'appendSessions'
+    | 'appendBytes'
+    | 'appendSeconds'
+    | 'appendWarmupSeconds'
     | 'sessions'
     | 'connections'
     | 'querySeconds'
@@ -45,6 +50,7 @@ export interface DbRun {
   download?: DownloadResult[];
   inline?: InlineRun[];
   ingest?: IngestResult;
+  appends?: AppendsResult;
   query?: QueryResult;
   durationMs: number;
 }
@@ -145,6 +151,43 @@ export const SHAPE_LABEL: Record<DownloadResult['shape'], string> = { terminal: 
 export const storageReadName = (db: DbKind) => (db === 'postgres' ? 'storage read (plain pg query)' : 'storage read (PGlite binary COPY)');
 export const STATIC_NAME = 'static-file server (node:http + fs.createReadStream)';
 
+export function appendsNumbers(a: AppendsResult) {
+  return a.levels.map((level: AppendsLevel) => {
+    const lat = level.reel.flatMap((w) => w.latencies);
+    const baseLat = level.baseline.flatMap((w) => w.latencies);
+    const rate = (n: number, ms: number) => (ms > 0 ? (n / ms) * 1000 : Number.NaN);
+    // Paired per repeat (the two windows ran back to back), then the median of the pairs.
+    const ratios = level.reel.map((w, k) => rate(w.appends, w.elapsedMs) / rate(level.baseline[k]!.inserts, level.baseline[k]!.elapsedMs));
+    return {
+      level,
+      appendsPerSec: summarize(level.reel.map((w) => rate(w.appends, w.elapsedMs))),
+      mbps: summarize(level.reel.map((w) => mbPerSec(w.payloadBytes, w.elapsedMs))),
+      p50: percentile(lat, 50),
+      p95: percentile(lat, 95),
+      p99: percentile(lat, 99),
+      p99windows: summarize(level.reel.map((w) => percentile(w.latencies, 99))),
+      errors: level.reel.reduce((n, w) => n + w.errors, 0),
+      otherErrors: level.reel.reduce((n, w) => n + w.otherErrors, 0),
+      firstError: level.reel.find((w) => w.firstError)?.firstError,
+      sockets: Math.min(...level.reel.map((w) => w.sockets)),
+      clientCpu: median(level.reel.map((w) => w.clientCpuMs / w.elapsedMs)),
+      serverCpu: median(level.reel.map((w) => w.serverCpuMs / w.elapsedMs)),
+      baselinePerSec: summarize(level.baseline.map((w) => rate(w.inserts, w.elapsedMs))),
+      baselineP50: percentile(baseLat, 50),
+      baselineP99: percentile(baseLat, 99),
+      baselineErrors: level.baseline.reduce((n, w) => n + w.errors, 0),
+      baselineFirstError: level.baseline.find((w) => w.firstError)?.firstError,
+      reportedTps: level.baseline.some((w) => w.reportedTps !== undefined) ? median(level.baseline.map((w) => w.reportedTps ?? Number.NaN)) : undefined,
+      ratio: summarize(ratios),
+    };
+  });
+}
+
+/** "pgbench, 16 clients", "PGlite 1-connection insert loop". */
+export function baselineLabel(a: AppendsResult, level: AppendsLevel): string {
+  return a.baseline.kind === 'pglite-loop' ? a.baseline.name : `${a.baseline.name}, ${level.baselineClients} clients`;
+}
+
 export function inlineNumbers(run: InlineRun) {
   return { ...summarize(run.latencies), p95: percentile(run.latencies, 95) };
 }
@@ -219,6 +262,30 @@ export function rows(run: DbRun): Row[] {
     push(label, 'events/s', n.eventsPerSec, 0, `${f(run.ingest.eventsPerBatch)} events, ${f(run.ingest.batchBytes / 1024)} KiB per call`);
     push(label, 'MB/s stored', n.mbps, 1, `ack p50 ${f(n.p50)} ms, p95 ${f(n.p95)} ms`);
   }
+  if (run.appends) {
+    const a = run.appends;
+    for (const n of appendsNumbers(a)) {
+      const label = `small appends, ${n.level.sessions} sessions`;
+      const base = baselineLabel(a, n.level);
+      push(label, 'reel appends/s', n.appendsPerSec, 0, `${f(a.callBytes)} B payload per call (${f(a.eventsPerCall, 1)} events, ~${f(a.requestBytes)} B request); payload ${f(n.mbps.median, 2)} MB/s; client CPU ${f(n.clientCpu * 100)}%, server CPU ${f(n.serverCpu * 100)}% of a core; ${n.sockets} sockets`);
+      push(label, 'reel ack latency p99, ms', n.p99windows, 1, `all windows: p50 ${f(n.p50, 1)} ms, p95 ${f(n.p95, 1)} ms, p99 ${f(n.p99, 1)} ms`);
+      out.push({
+        scenario: label,
+        metric: 'reel failed appends',
+        median: f(n.errors),
+        min: '',
+        max: '',
+        note: `in the measured windows; ${f(n.otherErrors)} more in warm-ups and closes${n.firstError ? `; first: ${n.firstError.slice(0, 120).replace(/[|\n]/g, ' ')}` : ''}`,
+      });
+      push(label, `${base}, inserts/s`, n.baselinePerSec, 0, [
+        `p50 ${f(n.baselineP50, 1)} ms, p99 ${f(n.baselineP99, 1)} ms`,
+        ...(n.reportedTps !== undefined ? [`pgbench's own tps ${f(n.reportedTps)} (with its warm-up)`] : []),
+        ...(n.baselineErrors ? [`${n.baselineErrors} errors: ${(n.baselineFirstError ?? '').slice(0, 120).replace(/[|\n]/g, ' ')}`] : []),
+        ...(n.level.capNote ? [n.level.capNote] : []),
+      ].join('; '));
+      ratio(label, `reel ÷ ${base}`, n.ratio.median, 'appends/s ÷ inserts/s, paired per repeat', n.ratio);
+    }
+  }
   if (run.query) {
     const label = `query, ${f(run.query.sessions)} sessions, ${run.query.connections} conns`;
     for (const k of queryNumbers(run.query)) {
@@ -264,6 +331,18 @@ export function targets(run: DbRun): TargetCheck[] {
     const worst = Math.max(...n.formats.map((x) => x.growth.max));
     check(`server RSS growth during ${f(d.sessionBytes / MiB)} MiB download ≤ 64 MiB (worst format, ${shape})`, worst / MiB, 64, false, ' MiB', 1);
   }
+  if (run.appends) {
+    const a = run.appends;
+    for (const n of appendsNumbers(a)) {
+      const s = n.level.sessions;
+      if (s === 16 || s === 64) {
+        check(`small appends at ${s} sessions ≥ 25% of ${baselineLabel(a, n.level)}`, n.ratio.median * 100, 25, true, '%', 0);
+      }
+      if (s === 16) check('small appends ack p99 < 50 ms at 16 sessions', n.p99, 50, false, ' ms', 1);
+      const failed = n.errors + n.otherErrors;
+      out.push({ target: `small appends at ${s} sessions served without errors`, measured: `${f(failed)} failed`, met: failed === 0, margin: failed === 0 ? 'none failed' : `${f(failed)} failed` });
+    }
+  }
   if (run.query) {
     const s = queryNumbers(run.query).find((k) => k.kind === 'session')!;
     check('session(id) throughput ≥ 50% of bare baseline', s.ratio * 100, 50, true, '%', 0);
@@ -284,7 +363,8 @@ export function textTable(run: DbRun): string {
   const line = (r: Row) =>
     `${r.scenario.padEnd(width.scenario)}  ${r.metric.padEnd(width.metric)}  ${r.median.padStart(width.median)}  ${r.min.padStart(width.min)}  ${r.max.padStart(width.max)}  ${r.note}`;
   const t = targets(run).map((c) => `  ${c.met ? 'MET   ' : 'MISSED'} ${c.target}: ${c.measured} (${c.margin})`);
-  return [`== ${run.key}: ${run.database.version.split(' on ')[0]}`, line(header), ...all.slice(1).map(line), '', 'targets:', ...t].join('\n');
+  const notes = run.appends ? [`small appends baseline: ${run.appends.baseline.name}: ${run.appends.baseline.description}`, ''] : [];
+  return [`== ${run.key}: ${run.database.version.split(' on ')[0]}`, ...notes, line(header), ...all.slice(1).map(line), '', 'targets:', ...t].join('\n');
 }
 
 export function markdownSection(run: DbRun): string {
@@ -299,8 +379,10 @@ export function markdownSection(run: DbRun): string {
   const o = run.options;
   md.push(
     `- sizes: download ${o.downloadMib} MiB (${o.downloadShapes.join(', ')}), inline ${o.inlineMib} MiB, ingest ${o.recorders} × ${o.ingestMib} MiB per repeat in ~${o.ingestBatchKib} KiB calls, ` +
+      `small appends of ${f(o.appendBytes)} B at ${o.appendSessions.join(', ')} sessions for ${o.appendSeconds} s windows after ${o.appendWarmupSeconds} s warm-up, ` +
       `${f(o.sessions)} sessions at ${o.connections} connections for ${o.querySeconds} s windows; ${o.repeat} repeats`,
   );
+  if (run.appends) md.push(`- small appends baseline: ${run.appends.baseline.name}${run.appends.baseline.version ? ` (${run.appends.baseline.version})` : ''}: ${run.appends.baseline.description}; row ${f(run.appends.baseline.rowBytes)} B`);
   md.push('', '| scenario | metric | median | min | max | note |', '|---|---|--:|--:|--:|---|');
   for (const r of rows(run)) md.push(`| ${r.scenario} | ${r.metric} | ${r.median} | ${r.min} | ${r.max} | ${r.note} |`);
   const t = targets(run);
@@ -327,6 +409,16 @@ export function jsonRun(run: DbRun): unknown {
         },
       };
     }),
+    appends: run.appends && {
+      ...run.appends,
+      levels: appendsNumbers(run.appends).map((n) => ({
+        ...n.level,
+        reel: n.level.reel.map(({ latencies, ...rest }) => ({ ...rest, ackP50Ms: percentile(latencies, 50), ackP95Ms: percentile(latencies, 95), ackP99Ms: percentile(latencies, 99) })),
+        baseline: n.level.baseline.map(({ latencies, ...rest }) => ({ ...rest, p50Ms: percentile(latencies, 50), p99Ms: percentile(latencies, 99) })),
+        ratioOverBaseline: n.ratio,
+        ackP99Ms: n.p99,
+      })),
+    },
     ingest: run.ingest && {
       ...run.ingest,
       repeats: run.ingest.repeats.map(({ latencies, ...rest }) => ({ ...rest, ackP50Ms: percentile(latencies, 50), ackP95Ms: percentile(latencies, 95) })),
