@@ -183,9 +183,13 @@ export function appendsNumbers(a: AppendsResult) {
   });
 }
 
-/** "pgbench, 16 clients", "PGlite 1-connection insert loop". */
+/** "pgbench, 16 clients", "pgbench, 76–83 clients" (capped), "PGlite 1-connection insert loop". */
 export function baselineLabel(a: AppendsResult, level: AppendsLevel): string {
-  return a.baseline.kind === 'pglite-loop' ? a.baseline.name : `${a.baseline.name}, ${level.baselineClients} clients`;
+  if (a.baseline.kind === 'pglite-loop') return a.baseline.name;
+  const clients = level.baseline.map((w) => w.clients);
+  const lo = Math.min(...clients);
+  const hi = Math.max(...clients);
+  return `${a.baseline.name}, ${lo === hi ? lo : `${lo}–${hi}`} clients`;
 }
 
 export function inlineNumbers(run: InlineRun) {

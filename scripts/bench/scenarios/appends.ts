@@ -45,8 +45,7 @@ export interface ReelWindow {
 
 export interface AppendsLevel {
   sessions: number;
-  /** Baseline clients: `sessions`, or fewer when the database server has not that many connections free. */
-  baselineClients: number;
+  /** Why the baseline ran with fewer clients than `sessions` (the database server's free connections). */
   capNote: string | undefined;
   reel: ReelWindow[];
   baseline: InsertWindow[];
@@ -120,9 +119,9 @@ export async function runAppends(ctx: RunContext): Promise<AppendsResult> {
       version: '',
     };
   }
-  log(`  ${calls.length} distinct calls of ${opts.appendBytes} B payload, ${eventsPerCall.toFixed(1)} events/call, ~${requestBytes.toFixed(0)} B per request; baseline: ${baseline.name}${baseline.version ? ` (${baseline.version})` : ''}, row ${row.data.length} B`);
+  log(`  ${calls.length} distinct calls of ${opts.appendBytes} B payload, ${eventsPerCall.toFixed(1)} events/call, ~${requestBytes.toFixed(0)} B per request; baseline: ${baseline.version || baseline.name}, row ${row.data.length} B`);
 
-  const levels: AppendsLevel[] = opts.appendSessions.map((sessions) => ({ sessions, baselineClients: sessions, capNote: undefined, reel: [], baseline: [] }));
+  const levels: AppendsLevel[] = opts.appendSessions.map((sessions) => ({ sessions, capNote: undefined, reel: [], baseline: [] }));
   const logReel = (w: ReelWindow) =>
     log(
       `  reel     ${String(w.sessions).padStart(4)} sessions: ${((w.appends / w.elapsedMs) * 1000).toFixed(0)} appends/s, ` +
@@ -166,16 +165,20 @@ export async function runAppends(ctx: RunContext): Promise<AppendsResult> {
     const server = opts.smoke ? await ctx.server('reel') : await ctx.fresh('reel');
     log(`  server ready in ${((performance.now() - starting) / 1000).toFixed(1)} s`);
     await createBaselineTable(db);
+    // The baseline's clients are capped once, by what the server has free now (other work may hold
+    // connections too), so that every repeat runs with the same number; a later run takes fewer
+    // only if the server has fewer free by then.
+    const first = await freeConnections(db);
     try {
       for (let rep = 0; rep < opts.repeat; rep++) {
         for (const [k, level] of levels.entries()) {
           const base = async () => {
-            const { free, maxConnections } = await freeConnections(db);
-            level.baselineClients = Math.min(level.sessions, free);
-            if (level.baselineClients < level.sessions) {
-              level.capNote = `capped at ${level.baselineClients} clients: max_connections ${maxConnections}, less connections in use and a margin of 10`;
+            const now = await freeConnections(db);
+            const clients = Math.min(level.sessions, first.free, now.free);
+            if (clients < level.sessions) {
+              level.capNote = `capped by the server's free connections (max_connections ${now.maxConnections}, less those in use, less a margin of 10)`;
             }
-            const run = { db, row, clients: level.baselineClients, warmupMs, measureMs };
+            const run = { db, row, clients, warmupMs, measureMs };
             const w = pgbench ? await pgbenchRun({ ...run, bin: pgbench, workDir: ctx.workDir }) : await pgLoopRun(run);
             level.baseline.push(w);
             logBase(w, level);
