@@ -26,6 +26,11 @@ export interface FormatRun {
   outputBytes: number;
   /** Baseline reads done just before this format's server started (same block). */
   baselineMs: number[];
+  /**
+   * CSV and JSON: a raw download of the same session from the same server just before each
+   * measured download (the renderings are compared with raw in their own block); raw: its own times.
+   */
+  rawMs: number[];
   /** Server RSS after start-up and warm-up, bytes. */
   rssBase: number;
   /** Peak RSS during each download (max of VmHWM after clear_refs and 20 ms sampling), bytes. */
@@ -130,18 +135,25 @@ async function measure(
   for (const format of FORMATS) {
     const baselineMs = shared ?? (await baselines());
     const server = shared ? await ctx.server('reel') : await ctx.fresh('reel');
-    for (let w = 0; w < 2; w++) {
-      const res = await download(await link(server.url, db.key, warmupSessionId, format));
-      if (res.status !== 200) throw new Error(`warm-up download ${format}: HTTP ${res.status}`);
+    for (const f of format === 'raw' ? ['raw' as const] : ['raw' as const, format]) {
+      for (let w = 0; w < 2; w++) {
+        const res = await download(await link(server.url, db.key, warmupSessionId, f));
+        if (res.status !== 200) throw new Error(`warm-up download ${f}: HTTP ${res.status}`);
+      }
     }
     await new Promise((r) => setTimeout(r, 200));
     const rssBase = server.memory().rss;
-    const run: FormatRun = { format, ms: [], firstByteMs: [], outputBytes: 0, baselineMs, rssBase, rssPeak: [] };
+    const run: FormatRun = { format, ms: [], firstByteMs: [], outputBytes: 0, baselineMs, rawMs: [], rssBase, rssPeak: [] };
     for (let r = 0; r < opts.repeat; r++) {
       if (format === 'raw') {
         const s = await fetchStatic();
         staticFile.ms.push(s.ms);
         log(`  static file server ${(s.bytes / 2 ** 20).toFixed(0)} MiB in ${s.ms.toFixed(0)} ms (${mbPerSec(s.bytes, s.ms).toFixed(0)} MB/s)`);
+      } else {
+        const raw = await download(await link(server.url, db.key, session.id, 'raw'));
+        if (raw.status !== 200 || raw.bytes !== session.totals.bytes) throw new Error(`raw download: HTTP ${raw.status}, ${raw.bytes} bytes`);
+        run.rawMs.push(raw.ms);
+        log(`  raw  ${(raw.bytes / 2 ** 20).toFixed(0)} MiB in ${raw.ms.toFixed(0)} ms (${mbPerSec(raw.bytes, raw.ms).toFixed(0)} MB/s), paired with ${format}`);
       }
       const url = await link(server.url, db.key, session.id, format);
       server.resetPeak();
@@ -154,13 +166,14 @@ async function measure(
         throw new Error(`raw download: ${res.bytes} bytes, expected ${session.totals.bytes}`);
       }
       run.ms.push(res.ms);
+      if (format === 'raw') run.rawMs.push(res.ms);
       run.firstByteMs.push(res.firstByteMs);
       run.outputBytes = res.bytes;
       run.rssPeak.push(peak);
       log(
         `  ${format.padEnd(4)} ${(res.bytes / 2 ** 20).toFixed(0)} MiB in ${res.ms.toFixed(0)} ms ` +
           `(${mbPerSec(res.bytes, res.ms).toFixed(0)} MB/s out, ${(median(baselineMs) / res.ms).toFixed(2)}× the storage read` +
-          (format === 'raw' ? `, ${(staticFile.ms.at(-1)! / res.ms).toFixed(2)}× the static file server), ` : '), ') +
+          `, ${format === 'raw' ? `${(staticFile.ms.at(-1)! / res.ms).toFixed(2)}× the static file server` : `${(run.rawMs.at(-1)! / res.ms).toFixed(2)}× the raw download`}), ` +
           `RSS ${(rssBase / 2 ** 20).toFixed(0)} → peak ${(peak / 2 ** 20).toFixed(0)} MiB`,
       );
     }
