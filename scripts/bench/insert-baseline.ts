@@ -105,9 +105,16 @@ export async function freeConnections(db: BenchDatabase, margin = 10): Promise<{
   });
 }
 
-/** The pgbench binary: `explicit`, else on PATH, else the newest in /usr/lib/postgresql; undefined if none. */
+/**
+ * The pgbench binary: `explicit`, else on PATH, else the newest in /usr/lib/postgresql; undefined
+ * if none, or if `explicit` is "none" (the pg insert loop instead).
+ */
 export function findPgbench(explicit: string): string | undefined {
-  if (explicit) return explicit;
+  if (explicit === 'none') return undefined;
+  if (explicit) {
+    if (!fs.existsSync(explicit)) throw new Error(`--pgbench ${explicit}: no such file`);
+    return explicit;
+  }
   for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
     const file = path.join(dir, 'pgbench');
     if (dir && fs.existsSync(file)) return file;

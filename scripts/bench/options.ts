@@ -69,8 +69,9 @@ const HELP = `npm run bench -- [options]
   --append-kib N                small appends: payload per call, KiB (default 1)
   --append-seconds N            small appends: measured seconds per window (default 10; smoke 1)
   --append-warmup-seconds N     small appends: warm-up before each window (default 2; smoke 0.5)
-  --pgbench PATH                small appends baseline on PostgreSQL (default: pgbench on PATH or
-                                in /usr/lib/postgresql/*/bin; without one, a pg insert loop)
+  --pgbench PATH|none           small appends baseline on PostgreSQL (default: pgbench on PATH or
+                                in /usr/lib/postgresql/*/bin; without one, or with none, the same
+                                inserts from N pg clients in the benchmark process)
   --sessions N                  stored sessions for the query scenario (default 1000000)
   --connections N               concurrent connections for the query scenario (default 32)
   --query-seconds N             measured seconds per query window (default 5)

@@ -114,7 +114,7 @@ export async function runAppends(ctx: RunContext): Promise<AppendsResult> {
     baseline = {
       kind: 'pg-loop',
       name: 'pg insert loop',
-      description: 'no pgbench found: N pg clients in the benchmark process, each inserting the same chunk row in a loop, one transaction each, synchronous_commit=on',
+      description: 'N pg clients in the benchmark process (no pgbench binary, or --pgbench none), each inserting the same chunk row in a loop, one transaction each, synchronous_commit=on',
       rowBytes: row.data.length,
       version: '',
     };
