@@ -1,5 +1,5 @@
 /*
- * npm run bench: reel's benchmarks (issue #5). Creates its own data on PGlite and/or PostgreSQL,
+ * npm run bench: reel's benchmarks (issues #5 and #15). Creates its own data on PGlite and/or PostgreSQL,
  * runs every scenario against a real server in a child process over loopback HTTP, and reports the
  * median, min and max of repeated measurements with ratios to baselines taken in the same run.
  * `--help` lists the options; `--smoke` is the tiny run CI uses. Never part of `npm test`.
