@@ -388,7 +388,10 @@ export function markdownSection(run: DbRun): string {
       `small appends of ${f(o.appendBytes)} B at ${o.appendSessions.join(', ')} sessions for ${o.appendSeconds} s windows after ${o.appendWarmupSeconds} s warm-up, ` +
       `${f(o.sessions)} sessions at ${o.connections} connections for ${o.querySeconds} s windows; ${o.repeat} repeats`,
   );
-  if (run.appends) md.push(`- small appends baseline: ${run.appends.baseline.name}${run.appends.baseline.version ? ` (${run.appends.baseline.version})` : ''}: ${run.appends.baseline.description}; row ${f(run.appends.baseline.rowBytes)} B`);
+  if (run.appends) {
+    const b = run.appends.baseline;
+    md.push(`- small appends baseline: ${b.version || b.name}: ${b.description}; row ${f(b.rowBytes)} B`);
+  }
   md.push('', '| scenario | metric | median | min | max | note |', '|---|---|--:|--:|--:|---|');
   for (const r of rows(run)) md.push(`| ${r.scenario} | ${r.metric} | ${r.median} | ${r.min} | ${r.max} | ${r.note} |`);
   const t = targets(run);
