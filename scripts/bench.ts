@@ -1,5 +1,5 @@
 /*
- * npm run bench: reel's benchmarks (issue #5). Creates its own data on PGlite and/or PostgreSQL,
+ * npm run bench: reel's benchmarks (issues #5 and #15). Creates its own data on PGlite and/or PostgreSQL,
  * runs every scenario against a real server in a child process over loopback HTTP, and reports the
  * median, min and max of repeated measurements with ratios to baselines taken in the same run.
  * `--help` lists the options; `--smoke` is the tiny run CI uses. Never part of `npm test`.
@@ -9,11 +9,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { runContext, type RunContext } from './bench/context.ts';
-import { pgwireEvents, terminalEvents, type StreamTotals } from './bench/data.ts';
+import { pgwireEvents, psqlEvents, terminalEvents, type StreamTotals } from './bench/data.ts';
 import { createBenchDatabase, insertBulkSessions } from './bench/db.ts';
-import { parseOptions, type BenchOptions, type DbKind } from './bench/options.ts';
+import { DOWNLOAD_SHAPES, parseOptions, SCENARIOS, type BenchOptions, type DbKind } from './bench/options.ts';
 import { ROOT } from './bench/proc.ts';
 import { environment, textTable, writeDocs, writeResults, type DbRun, type Environment } from './bench/report.ts';
+import { runAppends } from './bench/scenarios/appends.ts';
 import { runDownload } from './bench/scenarios/download.ts';
 import { runIngest } from './bench/scenarios/ingest.ts';
 import { runInline } from './bench/scenarios/inline.ts';
@@ -25,13 +26,20 @@ const started = performance.now();
 const log = (line: string) => process.stdout.write(`[${((performance.now() - started) / 1000).toFixed(1).padStart(6)} s] ${line}\n`);
 
 function runKey(opts: BenchOptions, db: DbKind): string {
-  const download = opts.downloadMib === 256 ? 'download' : `download ${opts.downloadMib} MiB`;
+  let download = opts.downloadMib === 256 ? 'download' : `download ${opts.downloadMib} MiB`;
+  if (opts.downloadShapes.length < DOWNLOAD_SHAPES.length) download += ` (${opts.downloadShapes.join(', ')})`;
   const parts: string[] = [db];
   if (opts.smoke) parts.push('smoke');
-  else if (opts.scenarios.length < 4) parts.push(opts.scenarios.map((s) => (s === 'download' ? download : s)).join(' + '));
-  else if (opts.downloadMib !== 256) parts.push(download);
+  else if (opts.scenarios.length < SCENARIOS.length) parts.push(opts.scenarios.map((s) => (s === 'download' ? download : s)).join(' + '));
+  else if (download !== 'download') parts.push(download);
   return parts.join(', ');
 }
+
+/** The download session of each shape, and the smaller session of the same shape its server warms up on. */
+const DOWNLOAD_SESSIONS = {
+  terminal: { name: 'download', warmup: 'terminal' },
+  psql: { name: 'download-psql', warmup: 'psql' },
+} as const;
 
 async function runDatabase(opts: BenchOptions, env: Environment, kind: DbKind, workDir: string): Promise<DbRun> {
   const runStarted = performance.now();
@@ -39,7 +47,7 @@ async function runDatabase(opts: BenchOptions, env: Environment, kind: DbKind, w
   const db = await createBenchDatabase(kind, opts.serverUrl, workDir);
   const logDir = path.join(workDir, `logs-${kind}`);
   fs.mkdirSync(logDir, { recursive: true });
-  const ctx: RunContext = runContext(opts, db, logDir, log);
+  const ctx: RunContext = runContext(opts, db, workDir, logDir, log);
   const want = (s: string) => opts.scenarios.includes(s as never);
   const run: DbRun = {
     key: runKey(opts, kind),
@@ -47,10 +55,15 @@ async function runDatabase(opts: BenchOptions, env: Environment, kind: DbKind, w
     env,
     options: {
       downloadMib: opts.downloadMib,
+      downloadShapes: opts.downloadShapes,
       inlineMib: opts.inlineMib,
       ingestMib: opts.ingestMib,
       ingestBatchKib: opts.ingestBatchKib,
       recorders: opts.recorders,
+      appendSessions: opts.appendSessions,
+      appendBytes: opts.appendBytes,
+      appendSeconds: opts.appendSeconds,
+      appendWarmupSeconds: opts.appendWarmupSeconds,
       sessions: opts.sessions,
       connections: opts.connections,
       querySeconds: opts.querySeconds,
@@ -75,10 +88,11 @@ async function runDatabase(opts: BenchOptions, env: Environment, kind: DbKind, w
     const loaded: Record<string, { id: string; totals: StreamTotals }> = {};
     if (want('download') || want('inline')) {
       const server = await ctx.server('reel');
-      const load = async (name: string, shape: 'terminal' | 'pgwire', seed: number, mib: number) => {
-        const events = shape === 'terminal' ? terminalEvents(seed) : pgwireEvents(seed);
+      const load = async (name: string, shape: 'terminal' | 'pgwire' | 'psql', seed: number, mib: number) => {
+        const events = shape === 'terminal' ? terminalEvents(seed) : shape === 'psql' ? psqlEvents(seed) : pgwireEvents(seed);
         let shown = 0;
-        const s = await loadSession(server.url, db.key, shape, name, events, mib * MiB, 8 * MiB, (done) => {
+        // A psql session is a terminal session whose output is psql's.
+        const s = await loadSession(server.url, db.key, shape === 'pgwire' ? 'pgwire' : 'terminal', name, events, mib * MiB, 8 * MiB, (done) => {
           if (done - shown < 128 * MiB) return;
           log(`  ${name}: ${(done / MiB).toFixed(0)} MiB`);
           shown = done;
@@ -90,7 +104,11 @@ async function runDatabase(opts: BenchOptions, env: Environment, kind: DbKind, w
       log(`${kind}: loading sessions through appendSessionEvents`);
       await load('terminal', 'terminal', 11, opts.inlineMib);
       if (want('inline')) await load('pgwire', 'pgwire', 12, opts.inlineMib);
-      if (want('download')) await load('download', 'terminal', 13, opts.downloadMib);
+      if (want('download')) {
+        if (opts.downloadShapes.includes('psql')) await load('psql', 'psql', 15, opts.inlineMib);
+        if (opts.downloadShapes.includes('terminal')) await load('download', 'terminal', 13, opts.downloadMib);
+        if (opts.downloadShapes.includes('psql')) await load('download-psql', 'psql', 14, opts.downloadMib);
+      }
     }
 
     if (want('inline') || want('ingest')) {
@@ -111,9 +129,18 @@ async function runDatabase(opts: BenchOptions, env: Environment, kind: DbKind, w
       }
     }
 
+    if (want('appends')) {
+      log(`${kind}: small appends, ${opts.appendSessions.join(', ')} concurrent sessions`);
+      run.appends = await runAppends(ctx);
+    }
+
     if (want('download')) {
-      log(`${kind}: downloads of ${opts.downloadMib} MiB`);
-      run.download = await runDownload(ctx, loaded.download!, loaded.terminal!.id);
+      run.download = [];
+      for (const shape of opts.downloadShapes) {
+        log(`${kind}: downloads of ${opts.downloadMib} MiB, ${shape} data`);
+        const names = DOWNLOAD_SESSIONS[shape];
+        run.download.push(await runDownload(ctx, shape, loaded[names.name]!, loaded[names.warmup]!.id));
+      }
     }
 
     if (want('query')) {

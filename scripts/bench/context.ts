@@ -11,6 +11,8 @@ export type ServerKind = 'reel' | 'bare';
 export interface RunContext {
   opts: BenchOptions;
   db: BenchDatabase;
+  /** The run's temporary directory (removed at the end unless --keep). */
+  workDir: string;
   logDir: string;
   log(line: string): void;
   /** A running server of this kind, started if needed (on PGlite, after stopping the other kind). */
@@ -22,7 +24,7 @@ export interface RunContext {
   stopAll(): Promise<void>;
 }
 
-export function runContext(opts: BenchOptions, db: BenchDatabase, logDir: string, log: (line: string) => void): RunContext {
+export function runContext(opts: BenchOptions, db: BenchDatabase, workDir: string, logDir: string, log: (line: string) => void): RunContext {
   const running: Partial<Record<ServerKind, ServerProcess>> = {};
   const stop = async (kind: ServerKind) => {
     const s = running[kind];
@@ -38,6 +40,7 @@ export function runContext(opts: BenchOptions, db: BenchDatabase, logDir: string
   const ctx: RunContext = {
     opts,
     db,
+    workDir,
     logDir,
     log,
     server: async (kind) => running[kind] ?? start(kind),

@@ -1,7 +1,8 @@
 /*
  * Deterministic, realistic session content: a terminal session (many small writes — keystroke
- * echoes, prompts, lines — and now and then a 64 KiB block of query results) and a Postgres
- * wire-protocol session (client frames in, backend frames out) for RAW_QUERIES.
+ * echoes, prompts, lines — and now and then a 64 KiB block of query results), a line-heavy `psql`
+ * session (tab-separated result rows, half the bytes in 64 KiB blocks, half in small writes) and a
+ * Postgres wire-protocol session (client frames in, backend frames out) for RAW_QUERIES.
  */
 
 export type Kind = 'i' | 'o' | 'e';
@@ -120,6 +121,152 @@ export function* terminalEvents(seed: number): Generator<BenchEvent> {
   }
 }
 
+// ---- line-heavy psql session ---------------------------------------------------------------------
+
+const FIRST = ['Ann', 'José', 'Siobhán', 'Zoë', 'Li', 'Ólafur', 'Mary-Jane', 'Kenji', 'Ağa', 'Renée', '李', 'Bob'];
+const LAST = ["O'Brien", 'Müller', 'Smith', 'Núñez', 'van der Berg', 'Kowalski', '田中', "D'Angelo", 'Łukasz'];
+const NOTES = [
+  'paid, thanks',
+  'refund requested: "damaged box"',
+  'call back before 5pm, ask for "Ops"',
+  'moved to EU-West, again',
+  '=SUM(A1:A9)',
+  '+44 20 7946 0958',
+  '@ops-oncall please check',
+  '-',
+  'see ticket #4411, #4412',
+  'said "no", then "yes"',
+  'café → Zürich ✓',
+  'n/a',
+];
+/** NULL as the many ways psql output and exports spell it. */
+const NULLISH = ['', '', '', 'NULL', '\\N', '(null)', 'null', 'N/A'];
+
+function pick<T>(r: () => number, list: readonly T[]): T {
+  return list[Math.floor(r() * list.length)]!;
+}
+
+/** One unaligned psql result row (`\pset format unaligned`, `\pset fieldsep '\t'`), CRLF as a pty writes it. */
+function psqlRow(r: () => number): string {
+  const nullish = () => (r() < 0.12 ? pick(r, NULLISH) : undefined);
+  const id = String(1 + Math.floor(r() * 9_999_999));
+  const email = nullish() ?? `${pick(r, FIRST).toLowerCase()}.${Math.floor(r() * 1e4)}@example.com`;
+  const x = r();
+  const name = x < 0.15 ? `${pick(r, LAST)}, ${pick(r, FIRST)}` : x < 0.2 ? `"${pick(r, FIRST)}" ${pick(r, LAST)}` : `${pick(r, FIRST)} ${pick(r, LAST)}`;
+  const amount = nullish() ?? (r() * 20000 - 10000).toFixed(2);
+  const delta = String(Math.floor(r() * 1001) - 500);
+  const y = r();
+  const ratio = y < 0.1 ? (r() * -1e-4).toExponential(2) : y < 0.5 ? (-r()).toFixed(4) : r().toFixed(4);
+  const created = new Date(1.6e12 + Math.floor(r() * 1e11)).toISOString().replace('T', ' ').replace('Z', '+00');
+  const active = r() < 0.5 ? 't' : 'f';
+  const note = nullish() ?? pick(r, NOTES);
+  return `${id}\t${email}\t${name}\t${amount}\t${delta}\t${ratio}\t${created}\t${active}\t${note}\r\n`;
+}
+
+const PSQL_HEADER = 'id\temail\tname\tamount\tdelta\tratio\tcreated_at\tactive\tnote\r\n';
+
+function psqlQuery(r: () => number): string {
+  const x = r();
+  if (x < 0.5) {
+    return `SELECT id, email, name, amount, delta, ratio, created_at, active, note FROM accounts WHERE amount < ${-Math.floor(r() * 5000)} AND region = 'eu-west-1' ORDER BY id LIMIT ${1 + Math.floor(r() * 5000)};`;
+  }
+  if (x < 0.8) {
+    return `SELECT * FROM accounts WHERE note ILIKE '%${pick(r, ['refund', 'paid', 'ops', 'ticket'])}%' AND created_at > now() - interval '${1 + Math.floor(r() * 90)} days';`;
+  }
+  return `SELECT id, email, name, amount, delta, ratio, created_at, active, note FROM accounts WHERE delta BETWEEN -${Math.floor(r() * 500)} AND ${Math.floor(r() * 500)};`;
+}
+
+let psqlPool: Buffer | undefined;
+/** 8 MiB of result rows; results are line-aligned runs of it. */
+function psqlResultRows(): Buffer {
+  psqlPool ??= pool(rng(3), 8 << 20, psqlRow);
+  return psqlPool;
+}
+
+/** Start of the line at or after `at`. */
+function lineStart(buf: Buffer, at: number): number {
+  const nl = buf.indexOf(0x0a, at);
+  return nl < 0 ? 0 : nl + 1;
+}
+
+function countLines(buf: Buffer): number {
+  let n = 0;
+  for (let at = buf.indexOf(0x0a); at >= 0; at = buf.indexOf(0x0a, at + 1)) n++;
+  return n;
+}
+
+/**
+ * A `psql` session in unaligned mode with a tab field separator, endless: SQL typed in (input
+ * keystrokes, echoed as output), then the result rows (tab-separated, quotes, commas, negative
+ * numbers, NULL-ish values; ~10,000 lines per MiB). About half the output bytes are in 64 KiB
+ * blocks (a big result read from the pty a buffer at a time, cut mid-line), the other half in
+ * small writes of tens to hundreds of bytes (rows trickling out, prompts, echoes, footers).
+ */
+export function* psqlEvents(seed: number): Generator<BenchEvent> {
+  const r = rng(seed);
+  const rows = psqlResultRows();
+  let time = 0;
+  const tick = (s: number) => (time = Math.round((time + r() * s) * 1e6) / 1e6);
+  let blockBytes = 0;
+  let smallBytes = 0;
+  const small = (type: Kind, text: string | Buffer): BenchEvent => {
+    const data = typeof text === 'string' ? Buffer.from(text, 'utf8') : text;
+    smallBytes += data.length;
+    return { time: tick(0.01), type, data };
+  };
+  yield small('o', 'psql (16.2)\r\nType "help" for help.\r\n\r\n');
+  for (const setting of ['\\pset format unaligned', "\\pset fieldsep '\\t'"]) {
+    yield small('i', `${setting}\r`);
+    yield small('o', `shop=> ${setting}\r\n`);
+  }
+  for (;;) {
+    yield small('o', 'shop=> ');
+    const sql = Buffer.from(psqlQuery(r), 'utf8');
+    // Pasted or recalled from history (one read), or typed (a few bytes per read); each read is echoed.
+    const pasted = r() < 0.7;
+    for (let at = 0; at < sql.length; ) {
+      const n = pasted ? sql.length : 1 + Math.floor(r() * 16);
+      const piece = sql.subarray(at, at + n);
+      at += piece.length;
+      time = Math.round((time + r() * (pasted ? 0.01 : 0.15)) * 1e6) / 1e6;
+      yield { time, type: 'i', data: piece };
+      smallBytes += piece.length;
+      yield small('o', piece);
+    }
+    yield small('i', '\r');
+    yield small('o', `\r\n${PSQL_HEADER}`);
+    let lines: number;
+    if (blockBytes <= smallBytes) {
+      // A big result: 1–4 full 64 KiB blocks; the last, partial buffer goes out in small writes.
+      const blocks = 1 + Math.floor(r() * 4);
+      const from = lineStart(rows, Math.floor(r() * (rows.length - (blocks + 1) * BLOCK_BYTES)));
+      for (let b = 0; b < blocks; b++) {
+        const data = rows.subarray(from + b * BLOCK_BYTES, from + (b + 1) * BLOCK_BYTES);
+        blockBytes += data.length;
+        yield { time: tick(0.002), type: 'o', data };
+      }
+      const end = lineStart(rows, from + blocks * BLOCK_BYTES);
+      const rest = rows.subarray(from + blocks * BLOCK_BYTES, end);
+      if (rest.length) yield small('o', rest);
+      lines = countLines(rows.subarray(from, end));
+    } else {
+      // A small result, rows written as they come: writes of 20–400 bytes, cut anywhere.
+      const count = 1 + Math.floor(r() * 60);
+      const from = lineStart(rows, Math.floor(r() * (rows.length - 64 * 1024)));
+      let end = from;
+      for (let k = 0; k < count; k++) end = lineStart(rows, end);
+      for (let at = from; at < end; ) {
+        const n = Math.min(end - at, 20 + Math.floor(r() * 380));
+        yield small('o', rows.subarray(at, at + n));
+        at += n;
+      }
+      lines = count;
+    }
+    yield small('o', `(${lines} row${lines === 1 ? '' : 's'})\r\n\r\n`);
+    if (r() < 0.03) yield { time: tick(0.05), type: 'e', data: Buffer.from(`ERROR:  canceling statement due to user request\r\n`) };
+  }
+}
+
 // ---- Postgres wire protocol ----------------------------------------------------------------------
 
 function frame(type: string | null, body: Buffer): Buffer {
@@ -212,6 +359,32 @@ export function* batches(
     }
     total += payload;
     yield { events: batch, payload };
+  }
+}
+
+/**
+ * Endless append calls of exactly `callBytes` payload each, as a gateway that flushes its buffer at
+ * a size sends them: an event that does not fit is cut at that byte and its rest opens the next call.
+ */
+export function* fixedSizeCalls(events: Iterator<BenchEvent>, callBytes: number): Generator<BenchEvent[]> {
+  let carry: BenchEvent | undefined;
+  for (;;) {
+    const call: BenchEvent[] = [];
+    let size = 0;
+    while (size < callBytes) {
+      const ev = carry ?? (events.next().value as BenchEvent);
+      carry = undefined;
+      const room = callBytes - size;
+      if (ev.data.length > room) {
+        call.push({ ...ev, data: ev.data.subarray(0, room) });
+        carry = { ...ev, data: ev.data.subarray(room) };
+        size += room;
+      } else {
+        call.push(ev);
+        size += ev.data.length;
+      }
+    }
+    yield call;
   }
 }
 

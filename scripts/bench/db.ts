@@ -87,7 +87,7 @@ export async function createBenchDatabase(kind: DbKind, serverUrl: string, workD
 }
 
 /** Runs `fn` on a plain connection to the database; the server under test must be stopped on PGlite. */
-async function withPlainConnection<T>(
+export async function withPlainConnection<T>(
   db: BenchDatabase,
   fn: (conn: { query(sql: string, params?: unknown[]): Promise<unknown[]>; pglite?: PGlite }) => Promise<T>,
 ): Promise<T> {

@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import http from 'node:http';
 import { performance } from 'node:perf_hooks';
 
@@ -41,18 +42,31 @@ export function request(
   });
 }
 
-/** Fetches a URL and discards the body, counting its bytes. */
-export function download(url: string): Promise<{ status: number; bytes: number; ms: number; firstByteMs: number }> {
+/**
+ * Fetches a URL and discards the body, counting its bytes; with `file`, the body is also written
+ * there (not for timed downloads: the writes would be part of the time).
+ */
+export function download(url: string, file?: string): Promise<{ status: number; bytes: number; ms: number; firstByteMs: number }> {
   const started = performance.now();
   return new Promise((resolve, reject) => {
     const req = http.get(url, { agent: defaultAgent }, (res) => {
       let bytes = 0;
       let firstByteMs = 0;
+      const out = file === undefined ? undefined : fs.createWriteStream(file);
+      out?.on('error', reject);
       res.on('data', (c: Buffer) => {
         if (bytes === 0) firstByteMs = performance.now() - started;
         bytes += c.length;
+        if (out && !out.write(c)) {
+          res.pause();
+          out.once('drain', () => res.resume());
+        }
       });
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, bytes, ms: performance.now() - started, firstByteMs }));
+      res.on('end', () => {
+        const done = () => resolve({ status: res.statusCode ?? 0, bytes, ms: performance.now() - started, firstByteMs });
+        if (out) out.end(done);
+        else done();
+      });
       res.on('error', reject);
     });
     req.on('error', reject);

@@ -1,14 +1,18 @@
 import { parseArgs } from 'node:util';
 
 export type DbKind = 'pglite' | 'postgres';
-export const SCENARIOS = ['download', 'inline', 'ingest', 'query'] as const;
+export const SCENARIOS = ['download', 'inline', 'ingest', 'appends', 'query'] as const;
+export const DOWNLOAD_SHAPES = ['terminal', 'psql'] as const;
+export type DownloadShape = (typeof DOWNLOAD_SHAPES)[number];
 export type Scenario = (typeof SCENARIOS)[number];
 
 export interface BenchOptions {
   dbs: DbKind[];
   scenarios: Scenario[];
-  /** Size of the download session, MiB. */
+  /** Size of each download session, MiB. */
   downloadMib: number;
+  /** Data shapes the download scenario runs on, one session of `downloadMib` each. */
+  downloadShapes: DownloadShape[];
   /** Size of the inline-rendering sessions, MiB. */
   inlineMib: number;
   /** Payload each of the 4 recorders appends per ingest repeat, MiB. */
@@ -16,6 +20,16 @@ export interface BenchOptions {
   /** Payload of one append call while ingesting, KiB. */
   ingestBatchKib: number;
   recorders: number;
+  /** Concurrent sessions of the small-appends scenario, one measurement per level. */
+  appendSessions: number[];
+  /** Payload of one small append call, bytes. */
+  appendBytes: number;
+  /** Measured seconds per small-appends window (whole seconds: pgbench -T takes an integer). */
+  appendSeconds: number;
+  /** Warm-up seconds before each small-appends window (and in each baseline run). */
+  appendWarmupSeconds: number;
+  /** pgbench binary for the small-appends baseline on PostgreSQL; '' = look on PATH and in /usr/lib/postgresql. */
+  pgbench: string;
   /** Sessions stored for the query scenario. */
   sessions: number;
   connections: number;
@@ -42,12 +56,22 @@ const HELP = `npm run bench -- [options]
   --db pglite|postgres|both     databases (default both; postgres uses DATABASE_URL or
                                 postgresql://postgres@127.0.0.1:5432/postgres as the server on which
                                 a throwaway database is created and dropped)
-  --scenarios a,b,...           download,inline,ingest,query (default all)
-  --download-mib N              download session size (default 256; 1024 for the RSS check)
+  --scenarios a,b,...           download,inline,ingest,appends,query (default all)
+  --download-mib N              size of each download session (default 256; 1024 for the RSS check)
+  --download-shapes a,b         data the download scenario runs on: terminal,psql (default both;
+                                psql = line-heavy tab-separated result rows)
   --inline-mib N                inline session size (default 8)
   --ingest-mib N                payload per recorder per repeat (default 32)
   --ingest-batch-kib N          payload per append call (default 256)
   --recorders N                 concurrent recorders (default 4)
+  --append-sessions a,b,...     small appends: concurrent sessions, one level each (default
+                                16,64,128; smoke 4,16)
+  --append-kib N                small appends: payload per call, KiB (default 1)
+  --append-seconds N            small appends: measured seconds per window (default 10; smoke 1)
+  --append-warmup-seconds N     small appends: warm-up before each window (default 2; smoke 0.5)
+  --pgbench PATH|none           small appends baseline on PostgreSQL (default: pgbench on PATH or
+                                in /usr/lib/postgresql/*/bin; without one, or with none, the same
+                                inserts from N pg clients in the benchmark process)
   --sessions N                  stored sessions for the query scenario (default 1000000)
   --connections N               concurrent connections for the query scenario (default 32)
   --query-seconds N             measured seconds per query window (default 5)
@@ -71,6 +95,12 @@ export function parseOptions(argv: string[]): BenchOptions {
       'ingest-mib': { type: 'string' },
       'ingest-batch-kib': { type: 'string' },
       recorders: { type: 'string' },
+      'append-sessions': { type: 'string' },
+      'append-kib': { type: 'string' },
+      'append-seconds': { type: 'string' },
+      'append-warmup-seconds': { type: 'string' },
+      pgbench: { type: 'string' },
+      'download-shapes': { type: 'string' },
       sessions: { type: 'string' },
       connections: { type: 'string' },
       'query-seconds': { type: 'string' },
@@ -100,16 +130,28 @@ export function parseOptions(argv: string[]): BenchOptions {
   const dbs: DbKind[] =
     values.db === 'both' ? ['postgres', 'pglite'] : values.db === 'pglite' || values.db === 'postgres' ? [values.db] : [];
   if (dbs.length === 0) throw new Error('--db must be pglite, postgres or both');
-  const scenarios = values.scenarios.split(',').map((s) => s.trim()).filter(Boolean);
+  const list = (raw: string) => raw.split(',').map((s) => s.trim()).filter(Boolean);
+  const scenarios = list(values.scenarios);
   for (const s of scenarios) if (!(SCENARIOS as readonly string[]).includes(s)) throw new Error(`unknown scenario ${s}`);
+  const shapes = list(values['download-shapes'] ?? DOWNLOAD_SHAPES.join(','));
+  for (const s of shapes) if (!(DOWNLOAD_SHAPES as readonly string[]).includes(s)) throw new Error(`unknown download shape ${s}`);
+  if (shapes.length === 0) throw new Error('--download-shapes names no shape');
+  const levels = values['append-sessions'] === undefined ? (smoke ? [4, 16] : [16, 64, 128]) : list(values['append-sessions']).map(Number);
+  if (levels.length === 0 || levels.some((n) => !Number.isInteger(n) || n <= 0)) throw new Error('--append-sessions must be a list of positive integers');
   return {
     dbs,
     scenarios: SCENARIOS.filter((s) => scenarios.includes(s)),
     downloadMib: num('download-mib', 256, 4),
+    downloadShapes: DOWNLOAD_SHAPES.filter((s) => shapes.includes(s)),
     inlineMib: num('inline-mib', 8, 1),
     ingestMib: num('ingest-mib', 32, 1),
     ingestBatchKib: num('ingest-batch-kib', 256, 64),
     recorders: Math.round(num('recorders', 4, 4)),
+    appendSessions: levels,
+    appendBytes: Math.round(num('append-kib', 1, 1) * 1024),
+    appendSeconds: Math.max(1, Math.round(num('append-seconds', 10, 1))),
+    appendWarmupSeconds: num('append-warmup-seconds', 2, 0.5),
+    pgbench: values.pgbench ?? '',
     sessions: Math.round(num('sessions', 1_000_000, 1000)),
     connections: Math.round(num('connections', 32, 32)),
     querySeconds: num('query-seconds', 5, 1),

@@ -43,8 +43,11 @@ export function cpuMs(pid: number): number {
   return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLK_TCK;
 }
 
+/** reel itself, the query scenario's bare node:http baseline, the downloads' static-file server. */
+export type ProcessKind = 'reel' | 'bare' | 'static';
+
 export interface ServerProcess {
-  kind: 'reel' | 'bare';
+  kind: ProcessKind;
   pid: number;
   url: string;
   port: number;
@@ -57,7 +60,7 @@ export interface ServerProcess {
 }
 
 export interface ServerSpec {
-  kind: 'reel' | 'bare';
+  kind: ProcessKind;
   env: Record<string, string>;
   logDir: string;
   cpuProfDir?: string | undefined;
@@ -75,7 +78,7 @@ export async function startServer(spec: ServerSpec): Promise<ServerProcess> {
     ...(spec.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${spec.cpuProfDir}`] : []),
     ...(process.env.REEL_BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean),
   ];
-  const script = spec.kind === 'reel' ? ['bin/reel.js', 'serve'] : ['scripts/bench/bare.js'];
+  const script = { reel: ['bin/reel.js', 'serve'], bare: ['scripts/bench/bare.js'], static: ['scripts/bench/static-server.js'] }[spec.kind];
   const child: ChildProcess = spawn(process.execPath, [...nodeArgs, ...script], {
     cwd: ROOT,
     env: { ...process.env, ...spec.env, PORT: String(port), HOST: '127.0.0.1', REEL_PUBLIC_URL: url },

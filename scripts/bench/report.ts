@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import type { AppendsLevel, AppendsResult } from './scenarios/appends.ts';
 import type { DownloadResult } from './scenarios/download.ts';
 import type { InlineRun } from './scenarios/inline.ts';
 import type { IngestResult } from './scenarios/ingest.ts';
@@ -23,12 +24,33 @@ export interface DbRun {
   key: string;
   db: DbKind;
   env: Environment;
-  options: Pick<BenchOptions, 'downloadMib' | 'inlineMib' | 'ingestMib' | 'ingestBatchKib' | 'recorders' | 'sessions' | 'connections' | 'querySeconds' | 'repeat' | 'inlineRequests' | 'smoke' | 'scenarios'>;
+  options: Pick<
+    BenchOptions,
+    | 'downloadMib'
+    | 'downloadShapes'
+    | 'inlineMib'
+    | 'ingestMib'
+    | 'ingestBatchKib'
+    | 'recorders'
+    | 'appendSessions'
+    | 'appendBytes'
+    | 'appendSeconds'
+    | 'appendWarmupSeconds'
+    | 'sessions'
+    | 'connections'
+    | 'querySeconds'
+    | 'repeat'
+    | 'inlineRequests'
+    | 'smoke'
+    | 'scenarios'
+  >;
   database: { version: string; settings: Record<string, string> };
   setup: Record<string, number>;
-  download?: DownloadResult;
+  /** One per data shape. */
+  download?: DownloadResult[];
   inline?: InlineRun[];
   ingest?: IngestResult;
+  appends?: AppendsResult;
   query?: QueryResult;
   durationMs: number;
 }
@@ -104,15 +126,72 @@ const mib = (bytes: number) => `${f(bytes / MiB, 1)} MiB`;
 export function downloadNumbers(d: DownloadResult) {
   const baselineAll = d.runs.flatMap((r) => r.baselineMs);
   const baselineMbps = summarize(baselineAll.map((ms) => mbPerSec(d.baselineBytes, ms)));
+  const staticMbps = summarize(d.staticFile.ms.map((ms) => mbPerSec(d.staticFile.bytes, ms)));
+  const raw = d.runs.find((r) => r.format === 'raw');
   const formats = d.runs.map((run) => {
     const outMbps = summarize(run.ms.map((ms) => mbPerSec(run.outputBytes, ms)));
     // Both sides read the same stored bytes: the ratio is baseline time over download time, each the
     // median of its block (the baseline reads ran just before this format's server started).
     const ratio = median(run.baselineMs) / median(run.ms);
+    // The rendering against raw downloads of the same session from the same server, alternating with
+    // it in its block: raw time over this format's time (how fast the session goes out, whatever the
+    // output's size), and the same in output MB/s.
+    const rawMs = run.rawMs.length ? run.rawMs : (raw?.ms ?? []);
+    const vsRaw = median(rawMs) / median(run.ms);
+    const vsRawOutput = raw ? (run.outputBytes / median(run.ms)) / (raw.outputBytes / median(rawMs)) : Number.NaN;
     const growth = run.rssPeak.map((p) => p - run.rssBase);
-    return { run, outMbps, ratio, growth: summarize(growth), rssBase: run.rssBase, seconds: summarize(run.ms.map((ms) => ms / 1000)) };
+    return { run, outMbps, ratio, vsRaw, vsRawOutput, growth: summarize(growth), rssBase: run.rssBase, seconds: summarize(run.ms.map((ms) => ms / 1000)) };
   });
-  return { baselineMbps, formats };
+  // The static-file server sends the raw download's exact bytes: the ratio is its time over raw's,
+  // each the median of the raw block, where the two alternate.
+  const rawVsStatic = raw && d.staticFile.ms.length ? median(d.staticFile.ms) / median(raw.ms) : Number.NaN;
+  return { baselineMbps, staticMbps, rawVsStatic, formats };
+}
+
+export const SHAPE_LABEL: Record<DownloadResult['shape'], string> = { terminal: 'terminal', psql: 'psql, line-heavy' };
+
+export const storageReadName = (db: DbKind) => (db === 'postgres' ? 'storage read (plain pg query)' : 'storage read (PGlite binary COPY)');
+export const STATIC_NAME = 'static-file server (node:http + fs.createReadStream)';
+
+export function appendsNumbers(a: AppendsResult) {
+  return a.levels.map((level: AppendsLevel) => {
+    const lat = level.reel.flatMap((w) => w.latencies);
+    const baseLat = level.baseline.flatMap((w) => w.latencies);
+    const rate = (n: number, ms: number) => (ms > 0 ? (n / ms) * 1000 : Number.NaN);
+    // Paired per repeat (the two windows ran back to back), then the median of the pairs.
+    const ratios = level.reel.map((w, k) => rate(w.appends, w.elapsedMs) / rate(level.baseline[k]!.inserts, level.baseline[k]!.elapsedMs));
+    return {
+      level,
+      appendsPerSec: summarize(level.reel.map((w) => rate(w.appends, w.elapsedMs))),
+      mbps: summarize(level.reel.map((w) => mbPerSec(w.payloadBytes, w.elapsedMs))),
+      p50: percentile(lat, 50),
+      p95: percentile(lat, 95),
+      p99: percentile(lat, 99),
+      p99windows: summarize(level.reel.map((w) => percentile(w.latencies, 99))),
+      errors: level.reel.reduce((n, w) => n + w.errors, 0),
+      otherErrors: level.reel.reduce((n, w) => n + w.otherErrors, 0),
+      firstError: level.reel.find((w) => w.firstError)?.firstError,
+      sockets: Math.min(...level.reel.map((w) => w.sockets)),
+      clientCpu: median(level.reel.map((w) => w.clientCpuMs / w.elapsedMs)),
+      serverCpu: median(level.reel.map((w) => w.serverCpuMs / w.elapsedMs)),
+      baselinePerSec: summarize(level.baseline.map((w) => rate(w.inserts, w.elapsedMs))),
+      baselineP50: percentile(baseLat, 50),
+      baselineP99: percentile(baseLat, 99),
+      baselineErrors: level.baseline.reduce((n, w) => n + w.errors, 0),
+      baselineFirstError: level.baseline.find((w) => w.firstError)?.firstError,
+      reportedTps: level.baseline.some((w) => w.reportedTps !== undefined) ? median(level.baseline.map((w) => w.reportedTps ?? Number.NaN)) : undefined,
+      ratio: summarize(ratios),
+    };
+  });
+}
+
+/** "pgbench, 16 clients", "pgbench, 76–83 clients" (capped), "PGlite 1-connection insert loop". */
+export function baselineLabel(a: AppendsResult, level: AppendsLevel): string {
+  if (a.baseline.kind === 'pglite-loop') return a.baseline.name;
+  const clients = level.baseline.map((w) => w.clients);
+  const lo = Math.min(...clients);
+  const hi = Math.max(...clients);
+  return `${a.baseline.name}, ${lo === hi ? lo : `${lo}–${hi}`} clients`;
 }
 
 export function inlineNumbers(run: InlineRun) {
@@ -160,13 +239,20 @@ export function rows(run: DbRun): Row[] {
   const out: Row[] = [];
   const push = (scenario: string, metric: string, s: { median: number; min: number; max: number }, digits: number, note = '') =>
     out.push({ scenario, metric, median: f(s.median, digits), min: f(s.min, digits), max: f(s.max, digits), note });
-  if (run.download) {
-    const d = run.download;
+  const ratio = (scenario: string, metric: string, value: number, note = '', range?: { min: number; max: number }) =>
+    out.push({ scenario, metric, median: `${f(value, 2)}×`, min: range ? `${f(range.min, 2)}×` : '', max: range ? `${f(range.max, 2)}×` : '', note });
+  for (const d of run.download ?? []) {
     const n = downloadNumbers(d);
-    const label = `download ${f(d.sessionBytes / MiB)} MiB`;
-    push(label, 'storage read, MB/s', n.baselineMbps, 0, `${run.db === 'postgres' ? 'plain pg query' : 'PGlite binary COPY'}, ${mib(d.storedBytes)} of chunks`);
-    for (const x of n.formats) {
-      push(label, `${x.run.format}, MB/s of output`, x.outMbps, 0, `${f(x.ratio, 2)}× the storage read; output ${mib(x.run.outputBytes)}`);
+    const label = `download ${f(d.sessionBytes / MiB)} MiB, ${SHAPE_LABEL[d.shape]}`;
+    const read = storageReadName(run.db);
+    push(label, `${read}, MB/s`, n.baselineMbps, 0, `${mib(d.storedBytes)} of chunks; ${f(d.events)} events`);
+    push(label, `${STATIC_NAME}, MB/s`, n.staticMbps, 0, `the raw download's bytes from a file, ${mib(d.staticFile.bytes)}`);
+    for (const x of n.formats) push(label, `${x.run.format}, MB/s of output`, x.outMbps, 0, `output ${mib(x.run.outputBytes)}`);
+    const raw = n.formats.find((x) => x.run.format === 'raw');
+    if (raw) ratio(label, `raw ÷ ${STATIC_NAME}`, n.rawVsStatic, 'same bytes; time ratio, medians of the raw block (the two alternate)');
+    for (const x of n.formats) ratio(label, `${x.run.format} ÷ ${read}`, x.ratio, 'same stored chunks; time ratio, medians of the format block');
+    for (const x of n.formats.filter((y) => y.run.format !== 'raw')) {
+      ratio(label, `${x.run.format} ÷ raw download`, x.vsRaw, `same session, same server, the two alternating; time ratio (in MB/s of output: ${f(x.vsRawOutput, 2)}×)`);
     }
     for (const x of n.formats) {
       push(label, `${x.run.format}, server RSS growth, MiB`, { median: x.growth.median / MiB, min: x.growth.min / MiB, max: x.growth.max / MiB }, 1, `over ${f(x.rssBase / MiB)} MiB after warm-up`);
@@ -181,6 +267,30 @@ export function rows(run: DbRun): Row[] {
     const label = `ingest, ${run.ingest.recorders} recorders`;
     push(label, 'events/s', n.eventsPerSec, 0, `${f(run.ingest.eventsPerBatch)} events, ${f(run.ingest.batchBytes / 1024)} KiB per call`);
     push(label, 'MB/s stored', n.mbps, 1, `ack p50 ${f(n.p50)} ms, p95 ${f(n.p95)} ms`);
+  }
+  if (run.appends) {
+    const a = run.appends;
+    for (const n of appendsNumbers(a)) {
+      const label = `small appends, ${n.level.sessions} sessions`;
+      const base = baselineLabel(a, n.level);
+      push(label, 'reel appends/s', n.appendsPerSec, 0, `${f(a.callBytes)} B payload per call (${f(a.eventsPerCall, 1)} events, ~${f(a.requestBytes)} B request); payload ${f(n.mbps.median, 2)} MB/s; client CPU ${f(n.clientCpu * 100)}%, server CPU ${f(n.serverCpu * 100)}% of a core; ${n.sockets} sockets`);
+      push(label, 'reel ack latency p99, ms', n.p99windows, 1, `all windows: p50 ${f(n.p50, 1)} ms, p95 ${f(n.p95, 1)} ms, p99 ${f(n.p99, 1)} ms`);
+      out.push({
+        scenario: label,
+        metric: 'reel failed appends',
+        median: f(n.errors),
+        min: '',
+        max: '',
+        note: `in the measured windows; ${f(n.otherErrors)} more in warm-ups and closes${n.firstError ? `; first: ${n.firstError.slice(0, 120).replace(/[|\n]/g, ' ')}` : ''}`,
+      });
+      push(label, `${base}, inserts/s`, n.baselinePerSec, 0, [
+        `p50 ${f(n.baselineP50, 1)} ms, p99 ${f(n.baselineP99, 1)} ms`,
+        ...(n.reportedTps !== undefined ? [`pgbench's own tps ${f(n.reportedTps)} (with its warm-up)`] : []),
+        ...(n.baselineErrors ? [`${n.baselineErrors} errors: ${(n.baselineFirstError ?? '').slice(0, 120).replace(/[|\n]/g, ' ')}`] : []),
+        ...(n.level.capNote ? [n.level.capNote] : []),
+      ].join('; '));
+      ratio(label, `reel ÷ ${base}`, n.ratio.median, 'appends/s ÷ inserts/s, paired per repeat', n.ratio);
+    }
   }
   if (run.query) {
     const label = `query, ${f(run.query.sessions)} sessions, ${run.query.connections} conns`;
@@ -214,13 +324,30 @@ export function targets(run: DbRun): TargetCheck[] {
       margin: met ? `${f(factor, 1)}× margin` : higherIsBetter ? `at ${f(factor, 2)} of the target` : `${f(1 / factor, 2)}× the limit`,
     });
   };
-  if (run.download) {
-    const n = downloadNumbers(run.download);
+  for (const d of run.download ?? []) {
+    const n = downloadNumbers(d);
+    const shape = SHAPE_LABEL[d.shape];
     for (const x of n.formats) {
-      check(`download ${x.run.format} ≥ ${x.run.format === 'raw' ? 50 : 25}% of storage read`, x.ratio * 100, x.run.format === 'raw' ? 50 : 25, true, '%', 0);
+      check(`download ${x.run.format} ≥ ${x.run.format === 'raw' ? 50 : 25}% of storage read (${shape})`, x.ratio * 100, x.run.format === 'raw' ? 50 : 25, true, '%', 0);
+    }
+    check(`download raw ≥ 60% of the static-file server (${shape})`, n.rawVsStatic * 100, 60, true, '%', 0);
+    for (const x of n.formats.filter((y) => y.run.format !== 'raw')) {
+      check(`download ${x.run.format} ≥ 50% of the raw download's speed (${shape})`, x.vsRaw * 100, 50, true, '%', 0);
     }
     const worst = Math.max(...n.formats.map((x) => x.growth.max));
-    check(`server RSS growth during ${f(run.download.sessionBytes / MiB)} MiB download ≤ 64 MiB (worst format)`, worst / MiB, 64, false, ' MiB', 1);
+    check(`server RSS growth during ${f(d.sessionBytes / MiB)} MiB download ≤ 64 MiB (worst format, ${shape})`, worst / MiB, 64, false, ' MiB', 1);
+  }
+  if (run.appends) {
+    const a = run.appends;
+    for (const n of appendsNumbers(a)) {
+      const s = n.level.sessions;
+      if (s === 16 || s === 64) {
+        check(`small appends at ${s} sessions ≥ 25% of ${baselineLabel(a, n.level)}`, n.ratio.median * 100, 25, true, '%', 0);
+      }
+      if (s === 16) check('small appends ack p99 < 50 ms at 16 sessions', n.p99, 50, false, ' ms', 1);
+      const failed = n.errors + n.otherErrors;
+      out.push({ target: `small appends at ${s} sessions served without errors`, measured: `${f(failed)} failed`, met: failed === 0, margin: failed === 0 ? 'none failed' : `${f(failed)} failed` });
+    }
   }
   if (run.query) {
     const s = queryNumbers(run.query).find((k) => k.kind === 'session')!;
@@ -242,7 +369,8 @@ export function textTable(run: DbRun): string {
   const line = (r: Row) =>
     `${r.scenario.padEnd(width.scenario)}  ${r.metric.padEnd(width.metric)}  ${r.median.padStart(width.median)}  ${r.min.padStart(width.min)}  ${r.max.padStart(width.max)}  ${r.note}`;
   const t = targets(run).map((c) => `  ${c.met ? 'MET   ' : 'MISSED'} ${c.target}: ${c.measured} (${c.margin})`);
-  return [`== ${run.key}: ${run.database.version.split(' on ')[0]}`, line(header), ...all.slice(1).map(line), '', 'targets:', ...t].join('\n');
+  const notes = run.appends ? [`small appends baseline: ${run.appends.baseline.name}: ${run.appends.baseline.description}`, ''] : [];
+  return [`== ${run.key}: ${run.database.version.split(' on ')[0]}`, ...notes, line(header), ...all.slice(1).map(line), '', 'targets:', ...t].join('\n');
 }
 
 export function markdownSection(run: DbRun): string {
@@ -255,7 +383,15 @@ export function markdownSection(run: DbRun): string {
   md.push(`- database: ${run.database.version.split(' on ')[0]} (${Object.entries(run.database.settings).map(([k, v]) => `${k}=${v}`).join(', ')})`);
   md.push(`- versions: ${Object.entries(e.versions).map(([k, v]) => `${k} ${v}`).join(', ')}`);
   const o = run.options;
-  md.push(`- sizes: download ${o.downloadMib} MiB, inline ${o.inlineMib} MiB, ingest ${o.recorders} × ${o.ingestMib} MiB per repeat in ~${o.ingestBatchKib} KiB calls, ${f(o.sessions)} sessions at ${o.connections} connections for ${o.querySeconds} s windows; ${o.repeat} repeats`);
+  md.push(
+    `- sizes: download ${o.downloadMib} MiB (${o.downloadShapes.join(', ')}), inline ${o.inlineMib} MiB, ingest ${o.recorders} × ${o.ingestMib} MiB per repeat in ~${o.ingestBatchKib} KiB calls, ` +
+      `small appends of ${f(o.appendBytes)} B at ${o.appendSessions.join(', ')} sessions for ${o.appendSeconds} s windows after ${o.appendWarmupSeconds} s warm-up, ` +
+      `${f(o.sessions)} sessions at ${o.connections} connections for ${o.querySeconds} s windows; ${o.repeat} repeats`,
+  );
+  if (run.appends) {
+    const b = run.appends.baseline;
+    md.push(`- small appends baseline: ${b.version || b.name}: ${b.description}; row ${f(b.rowBytes)} B`);
+  }
   md.push('', '| scenario | metric | median | min | max | note |', '|---|---|--:|--:|--:|---|');
   for (const r of rows(run)) md.push(`| ${r.scenario} | ${r.metric} | ${r.median} | ${r.min} | ${r.max} | ${r.note} |`);
   const t = targets(run);
@@ -271,6 +407,27 @@ export function jsonRun(run: DbRun): unknown {
   return {
     ...run,
     inline: run.inline?.map(({ latencies, ...rest }) => ({ ...rest, latencyMs: inlineNumbers({ ...rest, latencies }) })),
+    download: run.download?.map((d) => {
+      const n = downloadNumbers(d);
+      return {
+        ...d,
+        ratios: {
+          rawOverStaticFileServer: n.rawVsStatic,
+          overStorageRead: Object.fromEntries(n.formats.map((x) => [x.run.format, x.ratio])),
+          overRawDownload: Object.fromEntries(n.formats.filter((x) => x.run.format !== 'raw').map((x) => [x.run.format, x.vsRaw])),
+        },
+      };
+    }),
+    appends: run.appends && {
+      ...run.appends,
+      levels: appendsNumbers(run.appends).map((n) => ({
+        ...n.level,
+        reel: n.level.reel.map(({ latencies, ...rest }) => ({ ...rest, ackP50Ms: percentile(latencies, 50), ackP95Ms: percentile(latencies, 95), ackP99Ms: percentile(latencies, 99) })),
+        baseline: n.level.baseline.map(({ latencies, ...rest }) => ({ ...rest, p50Ms: percentile(latencies, 50), p99Ms: percentile(latencies, 99) })),
+        ratioOverBaseline: n.ratio,
+        ackP99Ms: n.p99,
+      })),
+    },
     ingest: run.ingest && {
       ...run.ingest,
       repeats: run.ingest.repeats.map(({ latencies, ...rest }) => ({ ...rest, ackP50Ms: percentile(latencies, 50), ackP95Ms: percentile(latencies, 95) })),
