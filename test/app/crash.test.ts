@@ -70,11 +70,15 @@ async function instance(): Promise<Instance> {
   return { dataDir, env };
 }
 
+/** Creating a new embedded database costs a CLI run seconds of CPU; a loaded machine multiplies that. */
+const CLI_TIMEOUT_MS = 90_000;
+
 function cli(inst: Instance, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, ...args], { cwd: ROOT, env: inst.env, timeout: 90_000 }, (err, stdout, stderr) => {
+    execFile(process.execPath, [BIN, ...args], { cwd: ROOT, env: inst.env, timeout: CLI_TIMEOUT_MS }, (err, stdout, stderr) => {
       const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
-      resolve({ code, stdout, stderr });
+      // A child killed for taking too long has nothing on stderr: say so instead.
+      resolve({ code, stdout, stderr: err?.killed ? `killed after ${CLI_TIMEOUT_MS} ms (${err.signal})\n${stderr}` : stderr });
     });
   });
 }
