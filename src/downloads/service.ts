@@ -3,7 +3,7 @@ import { viewerForKeyId } from '../auth/keys.ts';
 import { prisma } from '../db/client.ts';
 import { badInput, forbidden, notFound } from '../errors.ts';
 import { assertMayReadStream, findVisibleSession, mayReadStream } from '../sessions/access.ts';
-import { EVENT_TYPES, type EventType } from '../sessions/event.ts';
+import { EVENT_TYPES, isEventType, type EventType } from '../sessions/event.ts';
 import { isUuid } from '../uuid.ts';
 import { isValidExtension, signDownloadToken, verifyDownloadToken, type DownloadTarget } from './token.ts';
 
@@ -133,7 +133,7 @@ export async function checkDownload(
   if (!issuer || issuer.orgId !== claims.orgId || !mayReadStream(issuer, session)) {
     return { ok: false, reason: 'forbidden' };
   }
-  const types = new Set(claims.events.split(',').filter((k): k is EventType => k === 'i' || k === 'o' || k === 'e'));
+  const types = new Set(claims.events.split(',').filter(isEventType));
   return {
     ok: true,
     session,

@@ -7,8 +7,8 @@ import type { EventType, SessionEvent } from './event.ts';
  * The float keeps the recorded time exactly; the payload is the raw bytes (no base64 at rest).
  */
 const HEADER = 13;
-const KIND_BYTE: Record<EventType, number> = { i: 0x69, o: 0x6f, e: 0x65 };
-const BYTE_KIND: Record<number, EventType> = { 0x69: 'i', 0x6f: 'o', 0x65: 'e' };
+const TYPE_BYTE: Record<EventType, number> = { i: 0x69, o: 0x6f, e: 0x65 };
+const BYTE_TYPE: Record<number, EventType> = { 0x69: 'i', 0x6f: 'o', 0x65: 'e' };
 
 /** Largest stored chunk; an append call bigger than this is split at event boundaries. */
 export const MAX_PART_BYTES = 1024 * 1024;
@@ -62,7 +62,7 @@ function encodeParts(events: readonly SessionEvent[], maxPartBytes: number): Enc
     for (let k = start; k < end; k++) {
       const ev = events[k]!;
       view.setFloat64(at, ev.time);
-      data[at + 8] = KIND_BYTE[ev.type];
+      data[at + 8] = TYPE_BYTE[ev.type];
       view.setUint32(at + 9, ev.data.length);
       data.set(ev.data, at + HEADER);
       at += HEADER + ev.data.length;
@@ -83,7 +83,7 @@ export function* decodeEvents(data: Uint8Array, types?: ReadonlySet<EventType>):
   let at = 0;
   while (at + HEADER <= data.length) {
     const time = view.getFloat64(at);
-    const type = BYTE_KIND[data[at + 8]!];
+    const type = BYTE_TYPE[data[at + 8]!];
     const length = view.getUint32(at + 9);
     const end = at + HEADER + length;
     if (!type || end > data.length) throw new Error('corrupt event chunk');

@@ -15,6 +15,8 @@ export interface SessionEvent {
 /** Every event type, in the order the contract lists them (also a link's canonical order). */
 export const EVENT_TYPES: readonly EventType[] = ['i', 'o', 'e'];
 
+export const isEventType = (value: unknown): value is EventType => (EVENT_TYPES as readonly unknown[]).includes(value);
+
 /**
  * The events read when a request names none (§4 UTF8 and BASE64, §6 download links): what the
  * session showed, not what was typed. RAW renderings read EVENT_TYPES instead.

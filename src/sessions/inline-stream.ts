@@ -53,7 +53,7 @@ export async function renderSessionStream(
   }
   const types = selection(format, events);
   if (types.size === 0) return format === 'RAW' ? [] : [''];
-  return renderInline(format, readEvents(session.id, types), { types: types, maxBytes });
+  return renderInline(format, readEvents(session.id, types), { types, maxBytes });
 }
 
 /** Payload bytes of the selected types, from the totals kept at append time. */

@@ -6,7 +6,7 @@ import { prisma } from '../db/client.ts';
 import { badInput } from '../errors.ts';
 import { withChunkTx } from '../sessions/chunk-storage.ts';
 import type { EncodedChunk } from '../sessions/codec.ts';
-import type { EventType } from '../sessions/event.ts';
+import { isEventType } from '../sessions/event.ts';
 import { decodeStrictBase64 } from '../sessions/ingest.ts';
 import type { JsonObject } from '../sessions/stored-shapes.ts';
 import { JsonSyntaxError, JsonTokens } from './json-tokens.ts';
@@ -47,7 +47,6 @@ export interface ImportOptions {
 const READ_CHUNK = 1024 * 1024;
 /** Chunk rows per INSERT: bounds the memory of one statement to a few MiB. */
 const INSERT_BYTES = 4 * 1024 * 1024;
-const KINDS: ReadonlySet<unknown> = new Set<EventType>(['i', 'o', 'e']);
 /** Nesting allowed inside a value: record.ts and stored-shapes.ts walk values recursively. */
 const MAX_DEPTH = 256;
 
@@ -251,10 +250,10 @@ function decodeTuple(tuple: unknown, index: number) {
   if (typeof time !== 'number' || !Number.isFinite(time) || time < 0) {
     throw new RecordError(`${at} time must be a number of seconds ≥ 0, not ${JSON.stringify(time)}`);
   }
-  if (!KINDS.has(type)) throw new RecordError(`${at} type must be "i", "o" or "e", not ${JSON.stringify(type)}`);
+  if (!isEventType(type)) throw new RecordError(`${at} type must be "i", "o" or "e", not ${JSON.stringify(type)}`);
   const bytes = typeof data === 'string' ? decodeStrictBase64(data) : undefined;
   if (!bytes) throw new RecordError(`${at} data is not valid base64`);
-  return { time, type: type as EventType, data: bytes };
+  return { time, type, data: bytes };
 }
 
 /**
