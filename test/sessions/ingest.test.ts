@@ -2,7 +2,19 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../support/app.ts';
 import { codeOf, failed, ok } from '../support/graphql.ts';
-import { APPEND, b64, CLOSE, ev, OPEN, rawTuples, sizeOf, type AppendResult, type EventIn, type OpenResult } from '../support/ingest.ts';
+import {
+  APPEND,
+  b64,
+  CLOSE,
+  ev,
+  OPEN,
+  rawTuples,
+  SESSION_ATTRIBUTES,
+  sizeOf,
+  type AppendResult,
+  type EventIn,
+  type OpenResult,
+} from '../support/ingest.ts';
 
 /* Spec §2 (attributes), §3 (events) and §8 (ingest) through the real HTTP surface. */
 
@@ -13,25 +25,9 @@ let admin: string;
 
 const FULL_SESSION = /* GraphQL */ `
   query Full($id: ID!) {
-    session(id: $id) {
-      id orgId status verb type connectionSubtype roleName connection resourceName connectionTags
-      userId userEmail userName identityType machineIdentityId startDate endDate exitCode
-      correlationId sessionBatchId metadata integrationsMetadata
-      metrics { eventSize truncated raw dataMasking { errCount infoTypes totalRedactCount transformedBytes } }
-      review {
-        id type status accessDurationSec createdAt revokeAt timeWindow accessRequestRuleName minApprovals
-        forceApprovalGroups rejectionReason
-        groups { group status reviewedBy { id name email slackId } reviewDate forcedReview }
-      }
-      aiAnalysis {
-        riskLevel title explanation action summary model
-        steps { type thinking toolName toolInput toolOutput isError timestamp }
-      }
-      guardrailsInfo { ruleName rule { type words patternRegex } direction matchedWords message }
-      script { data }
-      scriptSize
-    }
-  }`;
+    session(id: $id) { ...SessionAttributes }
+  }
+  ${SESSION_ATTRIBUTES}`;
 
 type Full = Record<string, unknown> & { id: string; startDate: string; endDate: string | null; status: string };
 

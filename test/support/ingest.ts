@@ -25,6 +25,27 @@ export const CLOSE = /* GraphQL */ `
     }
   }`;
 
+/** Every attribute of a session but its stream, as a fragment to spread into a `session` query. */
+export const SESSION_ATTRIBUTES = /* GraphQL */ `
+  fragment SessionAttributes on Session {
+    id orgId status verb type connectionSubtype roleName connection resourceName connectionTags
+    userId userEmail userName identityType machineIdentityId startDate endDate exitCode
+    correlationId sessionBatchId metadata integrationsMetadata
+    metrics { eventSize truncated raw dataMasking { errCount infoTypes totalRedactCount transformedBytes } }
+    review {
+      id type status accessDurationSec createdAt revokeAt timeWindow accessRequestRuleName minApprovals
+      forceApprovalGroups rejectionReason
+      groups { group status reviewedBy { id name email slackId } reviewDate forcedReview }
+    }
+    aiAnalysis {
+      riskLevel title explanation action summary model
+      steps { type thinking toolName toolInput toolOutput isError timestamp }
+    }
+    guardrailsInfo { ruleName rule { type words patternRegex } direction matchedWords message }
+    script { data }
+    scriptSize
+  }`;
+
 export const SESSION = /* GraphQL */ `
   query One($id: ID!) { session(id: $id) { id orgId userId status } }`;
 

@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { fileURLToPath } from 'node:url';
+import { SESSION_ATTRIBUTES } from '../support/ingest.ts';
 
 export const FIXTURES = fileURLToPath(new URL('./fixtures/', import.meta.url));
 export const EXEC_SESSION = path.join(FIXTURES, 'hoop-exec-session.json');
@@ -11,25 +12,16 @@ export const EXEC_ID = '5701046a-7b7a-4a78-abb0-a24c95e6fe54';
 export const SSH_ID = '3f1c9a52-8e4b-4d7a-9c61-2b5e8f0a7d34';
 export const PG_ID = 'a8e7d6c5-b4a3-4291-8f7e-6d5c4b3a2918';
 
+/** Every attribute, with the review groups' ids and the stream: what an import must reproduce. */
 export const SESSION_QUERY = /* GraphQL */ `
   query ($id: ID!) {
     session(id: $id) {
-      id orgId status verb type connectionSubtype roleName connection resourceName connectionTags
-      userId userEmail userName identityType machineIdentityId startDate endDate exitCode
-      correlationId sessionBatchId metadata integrationsMetadata
-      metrics { eventSize truncated raw dataMasking { errCount infoTypes totalRedactCount transformedBytes } }
-      review {
-        id type status accessDurationSec createdAt revokeAt timeWindow accessRequestRuleName minApprovals
-        forceApprovalGroups rejectionReason
-        groups { id group status reviewedBy { id name email slackId } reviewDate forcedReview }
-      }
-      aiAnalysis { riskLevel title explanation action summary model
-        steps { type thinking toolName toolInput toolOutput isError timestamp } }
-      guardrailsInfo { ruleName rule { type words patternRegex } direction matchedWords message }
-      script { data } scriptSize eventSize eventStream
+      ...SessionAttributes
+      review { groups { id } }
+      eventSize eventStream
     }
   }
-`;
+  ${SESSION_ATTRIBUTES}`;
 
 /** A scratch directory removed by the caller. */
 export function tempDir(): string {
