@@ -212,32 +212,46 @@ export async function pgLoopRun(options: { db: BenchDatabase; row: BaselineRow; 
     }),
   );
   const sql = insertSql('$1::uuid', '$2::bytea', row);
+  try {
+    const loops = conns.map((c, k) => {
+      const id = clientUuid(k + 1);
+      return () => c.query(sql, [id, row.data]);
+    });
+    return window('pg-loop', clients, ...(await insertLoops(loops, warmupMs + measureMs)), warmupMs, measureMs);
+  } finally {
+    await Promise.all(conns.map((c) => c.end().catch(() => {})));
+  }
+}
+
+/**
+ * Runs each insert in a loop of its own, one after another, until `ms` have passed since the
+ * first started: the completions (ends relative to that start), the failures and the first of them.
+ */
+async function insertLoops(
+  inserts: readonly (() => Promise<unknown>)[],
+  ms: number,
+): Promise<[Completion[], number, string | undefined]> {
   const done: Completion[] = [];
   let errors = 0;
   let firstError: string | undefined;
   const started = performance.now();
-  const deadline = started + warmupMs + measureMs;
-  try {
-    await Promise.all(
-      conns.map(async (c, k) => {
-        const id = clientUuid(k + 1);
-        while (performance.now() < deadline) {
-          const t = performance.now();
-          try {
-            await c.query(sql, [id, row.data]);
-            const end = performance.now();
-            done.push({ end: end - started, ms: end - t });
-          } catch (err) {
-            errors++;
-            firstError ??= String(err);
-          }
+  const deadline = started + ms;
+  await Promise.all(
+    inserts.map(async (insert) => {
+      while (performance.now() < deadline) {
+        const t = performance.now();
+        try {
+          await insert();
+          const end = performance.now();
+          done.push({ end: end - started, ms: end - t });
+        } catch (err) {
+          errors++;
+          firstError ??= String(err);
         }
-      }),
-    );
-  } finally {
-    await Promise.all(conns.map((c) => c.end().catch(() => {})));
-  }
-  return window('pg-loop', clients, done, errors, firstError, warmupMs, measureMs);
+      }
+    }),
+  );
+  return [done, errors, firstError];
 }
 
 /**
@@ -251,23 +265,8 @@ export async function pgliteLoopRun(options: { db: BenchDatabase; row: BaselineR
     return await withPlainConnection(db, async (conn) => {
       const sql = insertSql('$1::uuid', '$2::bytea', row);
       const id = clientUuid(1);
-      const done: Completion[] = [];
-      let errors = 0;
-      let firstError: string | undefined;
-      const started = performance.now();
-      const deadline = started + warmupMs + measureMs;
-      while (performance.now() < deadline) {
-        const t = performance.now();
-        try {
-          await conn.query(sql, [id, row.data]);
-          const end = performance.now();
-          done.push({ end: end - started, ms: end - t });
-        } catch (err) {
-          errors++;
-          firstError ??= String(err);
-        }
-      }
-      return window('pglite-loop', 1, done, errors, firstError, warmupMs, measureMs);
+      const insert = () => conn.query(sql, [id, row.data]);
+      return window('pglite-loop', 1, ...(await insertLoops([insert], warmupMs + measureMs)), warmupMs, measureMs);
     });
   } finally {
     await dropBaselineTable(db);
