@@ -7,6 +7,8 @@ export interface Config {
   port: number;
   host: string;
   databaseUrl: string | undefined;
+  /** Connections this process opens to PostgreSQL at most (unused on PGlite). */
+  dbPoolSize: number;
   dataDir: string;
   publicUrl: string;
   downloadSecrets: string[];
@@ -34,6 +36,7 @@ const schema = z.object({
     .string()
     .regex(/^postgres(ql)?:\/\//, 'must be a postgresql:// URL')
     .optional(),
+  REEL_DB_POOL_SIZE: intIn(1, 1000).default(20),
   REEL_DATA_DIR: z.string().min(1).default('./data'),
   REEL_PUBLIC_URL: z.url({ protocol: /^https?$/ }).optional(),
   REEL_DOWNLOAD_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
@@ -62,6 +65,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     port: e.PORT,
     host: e.HOST,
     databaseUrl: e.DATABASE_URL,
+    dbPoolSize: e.REEL_DB_POOL_SIZE,
     dataDir: path.resolve(e.REEL_DATA_DIR),
     publicUrl,
     downloadSecrets: [

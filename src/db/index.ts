@@ -13,6 +13,8 @@ export type { PrismaClient };
 export interface DatabaseOptions {
   databaseUrl: string | undefined;
   dataDir: string;
+  /** Most connections to PostgreSQL (default 20). */
+  dbPoolSize?: number;
 }
 
 /** The database reel runs on: embedded PGlite in a data directory, or a PostgreSQL server. */
@@ -81,8 +83,8 @@ async function openEmbedded(dataDir: string): Promise<Database> {
   }
 }
 
-function openServer(databaseUrl: string): Database {
-  const pool = new pg.Pool({ connectionString: databaseUrl, max: 10 });
+function openServer(databaseUrl: string, max = 20): Database {
+  const pool = new pg.Pool({ connectionString: databaseUrl, max });
   // Idle clients can lose their server; without a listener the error would crash the process.
   pool.on('error', () => {});
   const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });
@@ -108,7 +110,7 @@ function openServer(databaseUrl: string): Database {
 }
 
 export async function openDatabase(options: DatabaseOptions): Promise<Database> {
-  return options.databaseUrl ? openServer(options.databaseUrl) : openEmbedded(options.dataDir);
+  return options.databaseUrl ? openServer(options.databaseUrl, options.dbPoolSize) : openEmbedded(options.dataDir);
 }
 
 /** Opens the database and brings its schema up to date. */

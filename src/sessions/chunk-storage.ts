@@ -26,6 +26,9 @@ export interface ChunkTx {
 
 const COPY_SIGNATURE = Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1');
 
+/** A chunk's bytes as the Buffer pg sends as a binary bytea parameter, without a copy. */
+export const bytea = (data: Uint8Array) => Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+
 function uuidBytes(uuid: string): Buffer {
   return Buffer.from(uuid.replace(/-/g, ''), 'hex');
 }
@@ -109,7 +112,7 @@ export async function withChunkTx<T>(fn: (tx: ChunkTx) => Promise<T>): Promise<T
         await client.query(
           `INSERT INTO session_event_chunks (session_id, sequence, part, digest, event_count, payload_bytes, data)
            VALUES ${values.join(', ')}`,
-          [sessionId, ...chunks.flatMap((c) => [c.sequence, c.part, c.digest, c.eventCount, c.payloadBytes, Buffer.from(c.data.buffer, c.data.byteOffset, c.data.byteLength)])],
+          [sessionId, ...chunks.flatMap((c) => [c.sequence, c.part, c.digest, c.eventCount, c.payloadBytes, bytea(c.data)])],
         );
       },
     });

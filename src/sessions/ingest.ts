@@ -9,6 +9,7 @@ import { isUuid } from '../uuid.ts';
 import { assertMayIngest } from './access.ts';
 import { withChunkTx } from './chunk-storage.ts';
 import { encodeAppend } from './codec.ts';
+import { appendIfNext } from './group-commit.ts';
 import type { EventType, SessionEvent } from './event.ts';
 import {
   type AIAnalysisInput,
@@ -300,6 +301,10 @@ export async function appendSessionEvents(
   if (!isUuid(sessionId)) throw notFound('session not found');
 
   const bytesOf = (type: EventType) => events.reduce((n, e) => (e.type === type ? n + e.data.length : n), 0);
+  const counts = { events: events.length, inputBytes: bytesOf('i'), outputBytes: bytesOf('o'), errorBytes: bytesOf('e') };
+
+  const appended = await appendIfNext(viewer.orgId, sessionId, chunks, counts);
+  if (appended) return { sequence, ...appended };
 
   return withChunkTx(async (tx) => {
     // Row lock: appends to one session are serialised, so sequences and totals stay consistent.
@@ -333,7 +338,7 @@ export async function appendSessionEvents(
               input_bytes = input_bytes + $3, output_bytes = output_bytes + $4, error_bytes = error_bytes + $5
        WHERE id = $1::uuid
        RETURNING event_count::text AS event_count, (input_bytes + output_bytes + error_bytes)::text AS total`,
-      [sessionId, events.length, bytesOf('i'), bytesOf('o'), bytesOf('e')],
+      [sessionId, counts.events, counts.inputBytes, counts.outputBytes, counts.errorBytes],
     );
     return { sequence, eventCount: Number(updated!.event_count), eventSize: Number(updated!.total) };
   });

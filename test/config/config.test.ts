@@ -13,6 +13,8 @@ describe('configuration', () => {
     expect(c.maxInlineStreamBytes).toBe(8388608);
     expect(c.downloadSecrets).toEqual([]);
     expect(c.keyCacheSeconds).toBe(5);
+    expect(c.dbPoolSize).toBe(20);
+    expect(loadConfig({ REEL_DB_POOL_SIZE: '64' }).dbPoolSize).toBe(64);
     expect(loadConfig({ REEL_KEY_CACHE_SECONDS: '0' }).keyCacheSeconds).toBe(0);
   });
 
@@ -35,6 +37,7 @@ describe('configuration', () => {
     ['REEL_DOWNLOAD_SECRET', 'short'],
     ['REEL_DOWNLOAD_TTL_SECONDS', '0'],
     ['REEL_MAX_INLINE_STREAM_BYTES', '-1'],
+    ['REEL_DB_POOL_SIZE', '0'],
     ['REEL_KEY_CACHE_SECONDS', '301'],
     ['REEL_KEY_CACHE_SECONDS', '-1'],
     ['REEL_LOG_LEVEL', 'loud'],

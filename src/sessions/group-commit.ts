@@ -1,0 +1,173 @@
+import type pg from 'pg';
+import { database } from '../db/client.ts';
+import { bytea } from './chunk-storage.ts';
+import type { EncodedChunk } from './codec.ts';
+
+/*
+ * Group commit for appends on PostgreSQL.
+ *
+ * A recorder's append is small (a keystroke echo, a line of output) and must be durable before it
+ * is acknowledged. Stored one by one, each costs a statement, a round trip (on a small machine
+ * the socket write is the largest single cost of an append) and a WAL flush. Instead, appends
+ * that arrive together are stored together: one autocommit statement that advances the counters
+ * of every session in the batch whose next sequence the append carries, and inserts their chunks.
+ * At most MAX_BATCHES_IN_FLIGHT batches run at once; what arrives meanwhile forms the next batch,
+ * so under load a batch carries as many appends as arrived during one commit, and when idle an
+ * append waits for nothing but the end of the current event-loop turn.
+ *
+ * Row locks are taken in session id order (the batch is sorted), so two batches never wait for
+ * each other in a cycle; a session appears at most once per batch. An append the batch did not
+ * store (not its session's next sequence, a closed or unknown session, another org's) changes
+ * nothing and answers undefined: the caller's transaction path then tells a retry, a gap, a
+ * closed or unknown session apart. So does any error of the batch statement, which, being one
+ * statement, stored all of the batch or none of it.
+ */
+
+/** Batches stored at once per process (each holds one pooled connection while it commits). */
+const MAX_BATCHES_IN_FLIGHT = 4;
+/** Most appends in one batch. */
+const MAX_BATCH_APPENDS = 64;
+/** Chunk bytes past which a batch takes no more appends (a big append goes on its own). */
+const MAX_BATCH_BYTES = 4 * 1024 * 1024;
+
+/** What an append adds to its session's counters. */
+export interface AppendCounts {
+  events: number;
+  inputBytes: number;
+  outputBytes: number;
+  errorBytes: number;
+}
+
+/** The session's counters after an append. */
+export interface AppendedTotals {
+  eventCount: number;
+  eventSize: number;
+}
+
+interface PendingAppend {
+  orgId: string;
+  sessionId: string;
+  chunks: readonly EncodedChunk[];
+  counts: AppendCounts;
+  bytes: number;
+  done: (totals: AppendedTotals | undefined) => void;
+}
+
+class GroupCommit {
+  private queue: PendingAppend[] = [];
+  private inFlight = 0;
+  private scheduled = false;
+
+  constructor(private readonly pool: pg.Pool) {}
+
+  append(item: Omit<PendingAppend, 'done' | 'bytes'>): Promise<AppendedTotals | undefined> {
+    return new Promise((resolve) => {
+      const bytes = item.chunks.reduce((n, c) => n + c.data.length, 0);
+      this.queue.push({ ...item, bytes, done: resolve });
+      this.schedule();
+    });
+  }
+
+  private schedule(): void {
+    if (this.scheduled || this.inFlight >= MAX_BATCHES_IN_FLIGHT || this.queue.length === 0) return;
+    // Appends whose requests were read in the same event-loop turn share a batch.
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      while (this.inFlight < MAX_BATCHES_IN_FLIGHT && this.queue.length > 0) void this.run(this.takeBatch());
+    });
+  }
+
+  /** The oldest appends that fit one batch, one per session. */
+  private takeBatch(): PendingAppend[] {
+    const batch: PendingAppend[] = [];
+    const sessions = new Set<string>();
+    const rest: PendingAppend[] = [];
+    let bytes = 0;
+    for (const item of this.queue) {
+      const fits = batch.length === 0 || (batch.length < MAX_BATCH_APPENDS && bytes + item.bytes <= MAX_BATCH_BYTES);
+      if (fits && !sessions.has(item.sessionId)) {
+        batch.push(item);
+        sessions.add(item.sessionId);
+        bytes += item.bytes;
+      } else {
+        rest.push(item);
+      }
+    }
+    this.queue = rest;
+    return batch.sort((a, b) => (a.sessionId < b.sessionId ? -1 : a.sessionId > b.sessionId ? 1 : 0));
+  }
+
+  private async run(batch: PendingAppend[]): Promise<void> {
+    this.inFlight++;
+    let stored = new Map<string, AppendedTotals>();
+    try {
+      stored = await storeBatch(this.pool, batch);
+    } catch {
+      // Stored all or nothing; the transaction path finds out which, append by append.
+    } finally {
+      this.inFlight--;
+      for (const item of batch) item.done(stored.get(item.sessionId));
+      this.schedule();
+    }
+  }
+}
+
+async function storeBatch(pool: pg.Pool, batch: readonly PendingAppend[]): Promise<Map<string, AppendedTotals>> {
+  const values: unknown[] = [];
+  const param = (value: unknown, type: string) => `$${values.push(value)}::${type}`;
+  const appends = batch.map(
+    (a) =>
+      `(${param(a.sessionId, 'uuid')}, ${param(a.orgId, 'uuid')}, ${param(a.chunks[0]!.sequence, 'int')}, ` +
+      `${param(a.counts.events, 'bigint')}, ${param(a.counts.inputBytes, 'bigint')}, ` +
+      `${param(a.counts.outputBytes, 'bigint')}, ${param(a.counts.errorBytes, 'bigint')})`,
+  );
+  const chunks = batch.flatMap((a) =>
+    a.chunks.map(
+      (c) =>
+        `(${param(a.sessionId, 'uuid')}, ${param(c.sequence, 'int')}, ${param(c.part, 'int')}, ${param(c.digest, 'text')}, ` +
+        `${param(c.eventCount, 'int')}, ${param(c.payloadBytes, 'int')}, ${param(bytea(c.data), 'bytea')})`,
+    ),
+  );
+  const { rows } = await pool.query<{ id: string; event_count: string; total: string }>(
+    `WITH batch (id, org_id, sequence, events, input_bytes, output_bytes, error_bytes) AS (
+       VALUES ${appends.join(', ')}
+     ), next AS (
+       UPDATE sessions s SET next_sequence = s.next_sequence + 1, event_count = s.event_count + b.events,
+              input_bytes = s.input_bytes + b.input_bytes, output_bytes = s.output_bytes + b.output_bytes,
+              error_bytes = s.error_bytes + b.error_bytes
+       FROM batch b
+       WHERE s.id = b.id AND s.org_id = b.org_id AND s.next_sequence = b.sequence AND s.status <> 'DONE'
+       RETURNING s.id, s.event_count, s.input_bytes + s.output_bytes + s.error_bytes AS total
+     ), chunks AS (
+       INSERT INTO session_event_chunks (session_id, sequence, part, digest, event_count, payload_bytes, data)
+       SELECT c.session_id, c.sequence, c.part, c.digest, c.event_count, c.payload_bytes, c.data
+       FROM (VALUES ${chunks.join(', ')}) AS c (session_id, sequence, part, digest, event_count, payload_bytes, data)
+       JOIN next ON next.id = c.session_id
+     )
+     SELECT id::text AS id, event_count::text AS event_count, total::text AS total FROM next`,
+    values,
+  );
+  return new Map(rows.map((r) => [r.id, { eventCount: Number(r.event_count), eventSize: Number(r.total) }]));
+}
+
+const groups = new WeakMap<pg.Pool, GroupCommit>();
+
+/**
+ * Stores an append when `sequence` (its chunks') is the open session's next, in a group commit on
+ * PostgreSQL; undefined when it stored nothing, and always on PGlite (one in-process connection:
+ * no round trips to save), so that the caller takes its transaction path.
+ */
+export function appendIfNext(
+  orgId: string,
+  sessionId: string,
+  chunks: readonly EncodedChunk[],
+  counts: AppendCounts,
+): Promise<AppendedTotals | undefined> {
+  const pool = database().pool;
+  if (!pool) return Promise.resolve(undefined);
+  let group = groups.get(pool);
+  if (!group) groups.set(pool, (group = new GroupCommit(pool)));
+  // Rows come back with ids in PostgreSQL's spelling: lower case.
+  return group.append({ orgId, sessionId: sessionId.toLowerCase(), chunks, counts });
+}
