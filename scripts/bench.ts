@@ -19,6 +19,7 @@ import { runDownload } from './bench/scenarios/download.ts';
 import { runIngest } from './bench/scenarios/ingest.ts';
 import { runInline } from './bench/scenarios/inline.ts';
 import { runQuery } from './bench/scenarios/query.ts';
+import { runReplicas } from './bench/scenarios/replicas.ts';
 import { loadSession } from './bench/sessions.ts';
 import { MiB, mbPerSec } from './bench/stats.ts';
 
@@ -64,6 +65,8 @@ async function runDatabase(opts: BenchOptions, env: Environment, kind: DbKind, w
       appendBytes: opts.appendBytes,
       appendSeconds: opts.appendSeconds,
       appendWarmupSeconds: opts.appendWarmupSeconds,
+      replicaSessions: opts.replicaSessions,
+      replicaDownloadMib: opts.replicaDownloadMib,
       sessions: opts.sessions,
       connections: opts.connections,
       querySeconds: opts.querySeconds,
@@ -132,6 +135,11 @@ async function runDatabase(opts: BenchOptions, env: Environment, kind: DbKind, w
     if (want('appends')) {
       log(`${kind}: small appends, ${opts.appendSessions.join(', ')} concurrent sessions`);
       run.appends = await runAppends(ctx);
+    }
+
+    if (want('replicas')) {
+      log(`${kind}: two replicas on one database`);
+      run.replicas = await runReplicas(ctx);
     }
 
     if (want('download')) {

@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 
 export type DbKind = 'pglite' | 'postgres';
-export const SCENARIOS = ['download', 'inline', 'ingest', 'appends', 'query'] as const;
+export const SCENARIOS = ['download', 'inline', 'ingest', 'appends', 'replicas', 'query'] as const;
 export const DOWNLOAD_SHAPES = ['terminal', 'psql'] as const;
 export type DownloadShape = (typeof DOWNLOAD_SHAPES)[number];
 export type Scenario = (typeof SCENARIOS)[number];
@@ -28,6 +28,9 @@ export interface BenchOptions {
   appendSeconds: number;
   /** Warm-up seconds before each small-appends window (and in each baseline run). */
   appendWarmupSeconds: number;
+  /** Replicas scenario: appending sessions in all, and the size of the session downloaded, MiB. */
+  replicaSessions: number;
+  replicaDownloadMib: number;
   /** pgbench binary for the small-appends baseline on PostgreSQL; '' = look on PATH and in /usr/lib/postgresql. */
   pgbench: string;
   /** Sessions stored for the query scenario. */
@@ -56,7 +59,8 @@ const HELP = `npm run bench -- [options]
   --db pglite|postgres|both     databases (default both; postgres uses DATABASE_URL or
                                 postgresql://postgres@127.0.0.1:5432/postgres as the server on which
                                 a throwaway database is created and dropped)
-  --scenarios a,b,...           download,inline,ingest,appends,query (default all)
+  --scenarios a,b,...           download,inline,ingest,appends,replicas,query (default all;
+                                replicas: PostgreSQL only, two reel processes on one database)
   --download-mib N              size of each download session (default 256; 1024 for the RSS check)
   --download-shapes a,b         data the download scenario runs on: terminal,psql (default both;
                                 psql = line-heavy tab-separated result rows)
@@ -69,6 +73,9 @@ const HELP = `npm run bench -- [options]
   --append-kib N                small appends: payload per call, KiB (default 1)
   --append-seconds N            small appends: measured seconds per window (default 10; smoke 1)
   --append-warmup-seconds N     small appends: warm-up before each window (default 2; smoke 0.5)
+  --replica-sessions N          replicas: appending sessions, split over the replicas (default 64;
+                                smoke 8; even)
+  --replica-download-mib N      replicas: size of the session both replicas send (default 64; smoke 4)
   --pgbench PATH|none           small appends baseline on PostgreSQL (default: pgbench on PATH or
                                 in /usr/lib/postgresql/*/bin; without one, or with none, the same
                                 inserts from N pg clients in the benchmark process)
@@ -100,6 +107,8 @@ export function parseOptions(argv: string[]): BenchOptions {
       'append-seconds': { type: 'string' },
       'append-warmup-seconds': { type: 'string' },
       pgbench: { type: 'string' },
+      'replica-sessions': { type: 'string' },
+      'replica-download-mib': { type: 'string' },
       'download-shapes': { type: 'string' },
       sessions: { type: 'string' },
       connections: { type: 'string' },
@@ -151,6 +160,8 @@ export function parseOptions(argv: string[]): BenchOptions {
     appendBytes: Math.round(num('append-kib', 1, 1) * 1024),
     appendSeconds: Math.max(1, Math.round(num('append-seconds', 10, 1))),
     appendWarmupSeconds: num('append-warmup-seconds', 2, 0.5),
+    replicaSessions: 2 * Math.max(1, Math.round(num('replica-sessions', 64, 8) / 2)),
+    replicaDownloadMib: num('replica-download-mib', 64, 4),
     pgbench: values.pgbench ?? '',
     sessions: Math.round(num('sessions', 1_000_000, 1000)),
     connections: Math.round(num('connections', 32, 32)),

@@ -2,7 +2,8 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { AppendsLevel, AppendsResult } from './scenarios/appends.ts';
+import type { AppendsLevel, AppendsResult, ReelWindow } from './scenarios/appends.ts';
+import type { ReplicaSide, ReplicasResult } from './scenarios/replicas.ts';
 import type { DownloadResult } from './scenarios/download.ts';
 import type { InlineRun } from './scenarios/inline.ts';
 import type { IngestResult } from './scenarios/ingest.ts';
@@ -36,6 +37,8 @@ export interface DbRun {
     | 'appendBytes'
     | 'appendSeconds'
     | 'appendWarmupSeconds'
+    | 'replicaSessions'
+    | 'replicaDownloadMib'
     | 'sessions'
     | 'connections'
     | 'querySeconds'
@@ -51,6 +54,7 @@ export interface DbRun {
   inline?: InlineRun[];
   ingest?: IngestResult;
   appends?: AppendsResult;
+  replicas?: ReplicasResult;
   query?: QueryResult;
   durationMs: number;
 }
@@ -194,6 +198,31 @@ export function baselineLabel(a: AppendsResult, level: AppendsLevel): string {
   return `${a.baseline.name}, ${lo === hi ? lo : `${lo}–${hi}`} clients`;
 }
 
+export function replicasNumbers(r: ReplicasResult) {
+  const side = (x: ReplicaSide) => {
+    const rate = (windows: ReelWindow[]) => windows.reduce((n, w) => n + (w.appends / w.elapsedMs) * 1000, 0);
+    const lat = x.appends.flatMap((windows) => windows.flatMap((w) => w.latencies));
+    return {
+      appendsPerSec: summarize(x.appends.map(rate)),
+      p50: percentile(lat, 50),
+      p99: percentile(lat, 99),
+      errors: x.appends.flat().reduce((n, w) => n + w.errors + w.otherErrors, 0),
+      serverCpu: median(x.appends.map((windows) => windows.reduce((n, w) => n + w.serverCpuMs / w.elapsedMs, 0))),
+      downloadMbps: summarize(x.downloadMs.map((ms) => mbPerSec(r.downloads * r.downloadBytes, ms))),
+    };
+  };
+  const one = side(r.one);
+  const two = side(r.two);
+  const paired = (a: number[], b: number[]) => summarize(a.map((v, k) => v / b[k]!));
+  const rates = (x: ReplicaSide) => x.appends.map((windows) => windows.reduce((n, w) => n + (w.appends / w.elapsedMs) * 1000, 0));
+  return {
+    one,
+    two,
+    appendsRatio: paired(rates(r.two), rates(r.one)),
+    downloadRatio: paired(r.one.downloadMs, r.two.downloadMs),
+  };
+}
+
 export function inlineNumbers(run: InlineRun) {
   return { ...summarize(run.latencies), p95: percentile(run.latencies, 95) };
 }
@@ -291,6 +320,19 @@ export function rows(run: DbRun): Row[] {
       ].join('; '));
       ratio(label, `reel ÷ ${base}`, n.ratio.median, 'appends/s ÷ inserts/s, paired per repeat', n.ratio);
     }
+  }
+  if (run.replicas) {
+    const r = run.replicas;
+    const n = replicasNumbers(r);
+    const label = 'two replicas, one PostgreSQL';
+    const appendNote = (x: typeof n.one) =>
+      `ack p50 ${f(x.p50, 1)} ms, p99 ${f(x.p99, 1)} ms; ${f(x.errors)} failed; server CPU ${f(x.serverCpu * 100)}% of a core in all`;
+    push(label, `1 replica, ${r.sessions} sessions: appends/s`, n.one.appendsPerSec, 0, appendNote(n.one));
+    push(label, `2 replicas, ${r.sessions / 2} sessions each: appends/s`, n.two.appendsPerSec, 0, appendNote(n.two));
+    ratio(label, '2 replicas ÷ 1, appends/s', n.appendsRatio.median, 'paired per repeat', n.appendsRatio);
+    push(label, `1 replica, ${r.downloads} raw downloads at once: MB/s in all`, n.one.downloadMbps, 0, `${mib(r.downloadBytes)} each, loaded through the other replica`);
+    push(label, `2 replicas, ${r.downloads / 2} download${r.downloads > 2 ? 's' : ''} each: MB/s in all`, n.two.downloadMbps, 0, 'the same downloads, split over the replicas');
+    ratio(label, '2 replicas ÷ 1, download MB/s', n.downloadRatio.median, 'paired per repeat', n.downloadRatio);
   }
   if (run.query) {
     const label = `query, ${f(run.query.sessions)} sessions, ${run.query.connections} conns`;
@@ -392,6 +434,9 @@ export function markdownSection(run: DbRun): string {
     const b = run.appends.baseline;
     md.push(`- small appends baseline: ${b.version || b.name}: ${b.description}; row ${f(b.rowBytes)} B`);
   }
+  if (run.replicas) {
+    md.push(`- two replicas: ${run.replicas.sessions} sessions appending ${f(o.appendBytes)} B calls and ${run.replicas.downloads} concurrent raw downloads, all on one replica, then split over two (alternating order per repeat)`);
+  }
   md.push('', '| scenario | metric | median | min | max | note |', '|---|---|--:|--:|--:|---|');
   for (const r of rows(run)) md.push(`| ${r.scenario} | ${r.metric} | ${r.median} | ${r.min} | ${r.max} | ${r.note} |`);
   const t = targets(run);
@@ -427,6 +472,16 @@ export function jsonRun(run: DbRun): unknown {
         ratioOverBaseline: n.ratio,
         ackP99Ms: n.p99,
       })),
+    },
+    replicas: run.replicas && {
+      ...run.replicas,
+      ...Object.fromEntries(
+        (['one', 'two'] as const).map((k) => [
+          k,
+          { ...run.replicas![k], appends: run.replicas![k].appends.map((windows) => windows.map(({ latencies, ...rest }) => ({ ...rest, ackP99Ms: percentile(latencies, 99) }))) },
+        ]),
+      ),
+      numbers: replicasNumbers(run.replicas),
     },
     ingest: run.ingest && {
       ...run.ingest,

@@ -64,6 +64,40 @@ export interface AppendsResult {
 
 const POOL_CALLS = 4096;
 
+/** The calls every small-appends window sends, built before any clock starts. */
+export interface AppendWorkload {
+  calls: BenchEvent[][];
+  /** Each call's `events` variable as JSON text. */
+  json: string[];
+  /** The request body up to the session id. */
+  prefix: string;
+  payloadBytes: number;
+  eventsPerCall: number;
+  /** Mean HTTP request body, bytes. */
+  requestBytes: number;
+  /** The stored chunk of the call whose stored size is closest to the mean: the baseline's row. */
+  row: ReturnType<typeof chunkRow>;
+}
+
+export function appendWorkload(payloadBytes: number): AppendWorkload {
+  const calls: BenchEvent[][] = [];
+  for (const call of fixedSizeCalls(terminalEvents(21), payloadBytes)) {
+    calls.push(call);
+    if (calls.length === POOL_CALLS) break;
+  }
+  const json = calls.map((c) => eventsJson(c));
+  const rows = calls.map((c) => chunkRow(c));
+  const meanRow = rows.reduce((n, r) => n + r.data.length, 0) / rows.length;
+  const row = rows.reduce((best, r) => (Math.abs(r.data.length - meanRow) < Math.abs(best.data.length - meanRow) ? r : best));
+  const prefix = `{"query":${JSON.stringify(APPEND)},"variables":{"s":"`;
+  // The body: prefix, session id (36), `","q":` + a sequence of ~4 digits + `,"e":`, the events, `}}` (all ASCII).
+  const requestBytes = json.reduce((n, j) => n + prefix.length + 36 + 15 + j.length + 2, 0) / json.length;
+  const eventsPerCall = calls.reduce((n, c) => n + c.length, 0) / calls.length;
+  return { calls, json, prefix, payloadBytes, eventsPerCall, requestBytes, row };
+}
+
+export const windowMs = (opts: RunContext['opts']) => ({ warmupMs: opts.appendWarmupSeconds * 1000, measureMs: opts.appendSeconds * 1000 });
+
 /**
  * Scenario: many small appends. For each level, that many sessions are opened through the API and
  * each appends ~1 KiB calls of terminal events (cut where the call is full, as a gateway flushing
@@ -75,22 +109,8 @@ const POOL_CALLS = 4096;
  */
 export async function runAppends(ctx: RunContext): Promise<AppendsResult> {
   const { opts, db, log } = ctx;
-  const calls: BenchEvent[][] = [];
-  for (const call of fixedSizeCalls(terminalEvents(21), opts.appendBytes)) {
-    calls.push(call);
-    if (calls.length === POOL_CALLS) break;
-  }
-  const json = calls.map((c) => eventsJson(c));
-  const eventsPerCall = calls.reduce((n, c) => n + c.length, 0) / calls.length;
-  // The baseline row: the stored chunk of the call whose stored size is closest to the mean.
-  const rows = calls.map((c) => chunkRow(c));
-  const meanRow = rows.reduce((n, r) => n + r.data.length, 0) / rows.length;
-  const row = rows.reduce((best, r) => (Math.abs(r.data.length - meanRow) < Math.abs(best.data.length - meanRow) ? r : best));
-  const prefix = `{"query":${JSON.stringify(APPEND)},"variables":{"s":"`;
-  // The body: prefix, session id (36), `","q":` + a sequence of ~4 digits + `,"e":`, the events, `}}` (all ASCII).
-  const requestBytes = json.reduce((n, j) => n + prefix.length + 36 + 15 + j.length + 2, 0) / json.length;
-  const warmupMs = opts.appendWarmupSeconds * 1000;
-  const measureMs = opts.appendSeconds * 1000;
+  const work = appendWorkload(opts.appendBytes);
+  const { calls, row, eventsPerCall, requestBytes, warmupMs, measureMs } = { ...work, ...windowMs(opts) };
 
   let baseline: AppendsResult['baseline'];
   const pgbench = db.kind === 'postgres' ? findPgbench(opts.pgbench) : undefined;
@@ -140,7 +160,7 @@ export async function runAppends(ctx: RunContext): Promise<AppendsResult> {
 
   const reelWindow = async (level: AppendsLevel, server: ServerProcess) => {
     const opened = performance.now();
-    const w = await measureReel(server, db.key, level.sessions, json, opts.appendBytes, prefix, warmupMs, measureMs);
+    const w = await measureReel(server, db.key, level.sessions, work, warmupMs, measureMs);
     level.reel.push(w);
     logReel(w);
     log(`    (window with opening and closing the sessions: ${((performance.now() - opened) / 1000).toFixed(1)} s)`);
@@ -203,16 +223,16 @@ export async function runAppends(ctx: RunContext): Promise<AppendsResult> {
 const sockets = (pool: http.Agent) =>
   [pool.sockets, pool.freeSockets].reduce((n, by) => n + Object.values(by).reduce((m, list) => m + (list?.length ?? 0), 0), 0);
 
-async function measureReel(
+/** `sessions` sessions on `server` appending the workload's calls back to back for one window. */
+export async function measureReel(
   server: ServerProcess,
   key: string,
   sessions: number,
-  json: readonly string[],
-  payloadBytes: number,
-  prefix: string,
+  work: AppendWorkload,
   warmupMs: number,
   measureMs: number,
 ): Promise<ReelWindow> {
+  const { json, payloadBytes, prefix } = work;
   // One keep-alive socket per session: a fresh agent per window (idle sockets of an earlier window
   // may have been closed by the server), sized so that no request waits for a socket.
   const pool = agent(sessions);
