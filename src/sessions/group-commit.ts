@@ -53,7 +53,8 @@ interface PendingAppend {
 
 /** How a database runs a batch. */
 interface BatchStore {
-  query<T>(sql: string, values: unknown[]): Promise<T[]>;
+  /** Runs `sql`; `name`, when given, names a statement of that exact text to prepare once per connection. */
+  query<T>(sql: string, values: unknown[], name?: string): Promise<T[]>;
   /** Batches stored at once: each holds a connection while it commits. */
   maxInFlight: number;
   /** Larger appends take the transaction path, which moves their bytes faster. */
@@ -66,7 +67,7 @@ function batchStore(db: Database): BatchStore {
   if (db.pool) {
     const pool = db.pool;
     return {
-      query: async <T>(sql: string, values: unknown[]) => (await pool.query(sql, values)).rows as T[],
+      query: async <T>(text: string, values: unknown[], name?: string) => (await pool.query({ text, values, name })).rows as T[],
       maxInFlight: 4,
       maxAppendBytes: Infinity,
       // pg sends a Buffer as a binary parameter: the bytes as they are.
@@ -75,6 +76,7 @@ function batchStore(db: Database): BatchStore {
   }
   const pglite = db.pglite!;
   return {
+    // In process, a statement's parse is no round trip to save.
     query: async <T>(sql: string, values: unknown[]) => (await pglite.query<T>(sql, values)).rows,
     // One in-process connection: a second batch would only queue inside PGlite, while waiting
     // here it takes on the appends that arrive meanwhile.
@@ -182,6 +184,9 @@ async function storeBatch(store: BatchStore, batch: readonly PendingAppend[]): P
      )
      SELECT id::text AS id, event_count::text AS event_count, total::text AS total FROM next`,
     values,
+    // Small appends (one chunk each) make batches whose text depends only on their size: prepared
+    // once per connection, PostgreSQL skips planning (~1 ms of a ~5 ms batch on the 2-core machine).
+    chunks.length === batch.length ? `reel_append_batch_${batch.length}` : undefined,
   );
   return new Map(rows.map((r) => [r.id, { eventCount: Number(r.event_count), eventSize: Number(r.total) }]));
 }
