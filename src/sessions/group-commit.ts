@@ -15,8 +15,11 @@ import type { EncodedChunk } from './codec.ts';
  * so under load a batch carries as many appends as arrived during one commit, and when idle an
  * append waits for nothing but the end of the current event-loop turn.
  *
- * Row locks are taken in session id order (the batch is sorted), so two batches never wait for
- * each other in a cycle; a session appears at most once per batch. An append the batch did not
+ * A session appears at most once per batch, and batches list their sessions in id order, which is
+ * the order their rows are locked in when PostgreSQL joins the batch to `sessions` by primary key
+ * (its plan for a few rows), so two batches do not wait for each other in a cycle; should a plan
+ * ever lock otherwise, PostgreSQL breaks the deadlock by failing one batch, which then takes the
+ * path of any failed batch, below. An append the batch did not
  * store (not its session's next sequence, a closed or unknown session, another org's) changes
  * nothing and answers undefined: the caller's transaction path then tells a retry, a gap, a
  * closed or unknown session apart. So does any error of the batch statement, which, being one
