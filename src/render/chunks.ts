@@ -121,6 +121,11 @@ export class ChunkSink {
     if (this.len === this.chunkBytes) this.cut();
   }
 
+  /** Writes text known to be ASCII (event times), a byte per character, without encoding it. */
+  writeAscii(text: string): void {
+    for (let k = 0; k < text.length; k++) this.writeByte(text.charCodeAt(k));
+  }
+
   writeByte(byte: number): void {
     this.buf[this.len++] = byte;
     if (this.len === this.chunkBytes) this.cut();

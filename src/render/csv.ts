@@ -13,7 +13,6 @@ const COMMA = 0x2c;
 const APOSTROPHE = 0x27;
 const CR_BYTES = new Uint8Array([CR]);
 const CRLF_BYTES = new Uint8Array([CR, LF]);
-const encoder = new TextEncoder();
 
 const PLAIN_NUMBER = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
 const NEEDS_QUOTES = /[",\r\n]/;
@@ -155,7 +154,10 @@ export class CsvWriter {
     this.maxRunBytes = Math.min(this.maxFieldBytes, Math.floor((sink.chunkSize - this.prefix.length - 3) / 5));
   }
 
-  /** Feeds content bytes belonging to an event whose event time is `time` (ignored without eventTime). */
+  /**
+   * Feeds content bytes belonging to an event whose event time is `time` (ISO 8601, so ASCII;
+   * ignored without eventTime).
+   */
   push(data: Uint8Array, time: string): void {
     const n = data.length;
     let at = 0;
@@ -237,25 +239,23 @@ export class CsvWriter {
     let o = sink.length;
     if (this.fieldsOut > 0) buf[o++] = COMMA;
     for (let k = 0; k < prefixLen; k++) buf[o++] = this.prefix[k]!;
-    let fieldStart = start;
-    let fieldOut = o;
-    let classes = 0;
-    // k === end ends the last field as a TAB ends the others.
-    for (let k = start; k <= end; k++) {
-      const c = k < end ? data[k]! : TAB;
-      const cls = CLASS[c]!;
-      if (cls < FIELD_END) {
+    // A field at a time: its bytes copied as they are scanned, up to a TAB or the run's end.
+    for (let k = start; ; k++) {
+      const fieldStart = k;
+      const fieldOut = o;
+      let classes = 0;
+      for (; k < end; k++) {
+        const c = data[k]!;
+        const cls = CLASS[c]!;
+        if (cls >= FIELD_END) break;
         classes |= cls;
         buf[o++] = c;
-        continue;
       }
       const guard = needsGuard(data, fieldStart, k, false);
       if (classes !== 0 || guard) o = quoteInto(buf, fieldOut, data, fieldStart, k, classes !== 0, guard);
       this.fieldsOut++;
-      if (k < end) buf[o++] = COMMA;
-      fieldStart = k + 1;
-      fieldOut = o;
-      classes = 0;
+      if (k === end) break;
+      buf[o++] = COMMA;
     }
     if (lineEnds) {
       buf[o++] = CR;
@@ -312,10 +312,12 @@ export class CsvWriter {
     }
   }
 
-  /** Puts `${time},` into `prefix`; returns its length. */
+  /** Puts `${time},` into `prefix` (an event time is ASCII); returns its length. */
   private prefixFor(time: string): number {
     if (time !== this.prefixTime) {
-      this.prefixLen = encoder.encodeInto(`${time},`, this.prefix).written;
+      for (let k = 0; k < time.length; k++) this.prefix[k] = time.charCodeAt(k);
+      this.prefix[time.length] = COMMA;
+      this.prefixLen = time.length + 1;
       this.prefixTime = time;
     }
     return this.prefixLen;
