@@ -156,19 +156,23 @@ export class CsvWriter {
 
   /**
    * Feeds content bytes belonging to an event whose event time is `time` (ISO 8601, so ASCII;
-   * ignored without eventTime).
+   * ignored without eventTime). `thenLF`: an LF follows them (`newline=1`), the same as pushing one
+   * next, but the last line is written from `data` instead of carried over.
    */
-  push(data: Uint8Array, time: string): void {
+  push(data: Uint8Array, time: string, thenLF = false): void {
     const n = data.length;
     let at = 0;
     if (this.fieldLen > 0 || this.streaming) {
       at = this.scan(data, 0, n);
       this.append(data.subarray(0, at));
-      if (at === n) return;
+      if (at === n) {
+        if (thenLF) this.endCarried(true);
+        return;
+      }
       this.endCarried(data[at] === LF);
       at++;
     }
-    at = this.writeFields(data, at, time);
+    at = this.writeFields(data, at, time, thenLF);
     if (at < n) {
       if (this.fieldsOut === 0) this.lineTime = time;
       this.append(data.subarray(at));
@@ -201,22 +205,28 @@ export class CsvWriter {
    * output has started); returns where the last, unfinished field starts (`data.length` if none).
    * They go in runs: up to the end of a line, or else up to the last TAB.
    */
-  private writeFields(data: Uint8Array, from: number, time: string): number {
+  private writeFields(data: Uint8Array, from: number, time: string, thenLF: boolean): number {
     const n = data.length;
     // Well-formed as a whole: then so is every field in it (they are cut at ASCII bytes).
     const wellFormed = from === n || isUtf8(data);
-    for (let start = from; start < n; ) {
-      let stop = data.indexOf(LF, start);
-      const lineEnds = stop !== -1;
-      if (!lineEnds) {
-        stop = data.lastIndexOf(TAB);
-        if (stop < start) return start;
+    for (let start = from; ; ) {
+      let stop = start < n ? data.indexOf(LF, start) : -1;
+      const lineEnds = stop !== -1 || thenLF;
+      if (stop === -1) {
+        if (thenLF) {
+          // The LF that follows `data` ends its last line (if it has begun).
+          if (start === n && this.fieldsOut === 0) return n;
+          stop = n;
+        } else {
+          stop = start < n ? data.lastIndexOf(TAB) : -1;
+          if (stop < start) return start;
+        }
       }
       if (wellFormed && stop - start <= this.maxRunBytes) this.writeRun(data, start, stop, lineEnds, time);
       else this.writeRunByField(data, start, stop, lineEnds, wellFormed, time);
+      if (stop === n) return n;
       start = stop + 1;
     }
-    return n;
   }
 
   /** The line's end without the one CR dropped before its LF. */

@@ -85,8 +85,7 @@ export async function* renderCsvFile(
     for (const e of batch) {
       if (!types[e.type]) continue;
       const time = options.eventTime ? clock.iso(e.time) : '';
-      csv.push(e.data, time);
-      if (options.newline) csv.push(NEWLINE, time);
+      csv.push(e.data, time, options.newline);
       if (sink.pending >= DRAIN_CHUNKS) yield* sink.drain();
     }
     yield* sink.drain();

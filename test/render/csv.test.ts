@@ -334,26 +334,42 @@ describe('CSV fast paths', () => {
         fc.integer({ min: 16, max: 600 }),
         fc.oneof(fc.integer({ min: 1, max: 40 }), fc.constant(undefined)),
         fc.boolean(),
-        fc.boolean(),
-        async (data, cuts, chunk, maxFieldBytes, eventTime, newline) => {
+        fc.array(fc.constantFrom('none', 'pushed', 'thenLF'), { minLength: 1, maxLength: 5 }),
+        async (data, cuts, chunk, maxFieldBytes, eventTime, lfs) => {
+          // An LF after some events (as newline=1 adds after each): pushed on its own, or as `thenLF`.
+          const lf = (k: number) => lfs[k % lfs.length]!;
           const events = splitInto(data, cuts);
           const sink = new ChunkSink(chunk);
           const writer = new CsvWriter(sink, { eventTime, maxFieldBytes });
           const parts: Uint8Array[] = [];
-          for (const e of events) {
-            writer.push(e.data, T(e.time));
-            if (newline) writer.push(bytes(10), T(e.time));
+          for (const [k, e] of events.entries()) {
+            writer.push(e.data, T(e.time), lf(k) === 'thenLF');
+            if (lf(k) === 'pushed') writer.push(bytes(10), T(e.time));
             parts.push(...sink.drain());
           }
           writer.end();
           parts.push(...sink.finish());
           expect(parts.every((p) => p.length <= Math.max(16, chunk))).toBe(true);
           const got = Buffer.concat(parts).toString('utf8');
-          expect(got).toBe(referenceCsv(events, ['o'], eventTime, newline, maxFieldBytes));
+          const withLFs = events.map((e, k) => (lf(k) === 'none' ? e : { ...e, data: new Uint8Array(Buffer.concat([e.data, bytes(10)])) }));
+          expect(got).toBe(referenceCsv(withLFs, ['o'], eventTime, false, maxFieldBytes));
         },
       ),
       { numRuns: 600 },
     );
+  });
+
+  it('thenLF ends the line the event leaves open: a field carried over, an empty last field', () => {
+    const sink = new ChunkSink();
+    const writer = new CsvWriter(sink, { eventTime: false });
+    writer.push(utf8('a\tb'), 'T');
+    writer.push(utf8('c\t'), 'T', true); // "bc" was carried over; the TAB opens an empty field
+    writer.push(utf8('d'), 'T');
+    writer.push(utf8(''), 'T', true);
+    writer.push(utf8('e\r'), 'T', true);
+    writer.push(utf8(''), 'T', true); // an empty line
+    writer.end();
+    expect(Buffer.concat(sink.finish()).toString()).toBe('a,bc,\r\nd\r\ne\r\n');
   });
 
   it('takes the one-pass path for psql rows (and still agrees with the field-by-field one)', async () => {
