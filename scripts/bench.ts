@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { runContext, type RunContext } from './bench/context.ts';
-import { pgwireEvents, psqlEvents, terminalEvents, type StreamTotals } from './bench/data.ts';
+import { batchCalls, fixedSizeCalls, pgwireEvents, psqlEvents, terminalEvents, type StreamTotals } from './bench/data.ts';
 import { createBenchDatabase, insertBulkSessions } from './bench/db.ts';
 import { DOWNLOAD_SHAPES, parseOptions, SCENARIOS, type BenchOptions, type DbKind } from './bench/options.ts';
 import { ROOT } from './bench/proc.ts';
@@ -40,7 +40,11 @@ function runKey(opts: BenchOptions, db: DbKind): string {
 const DOWNLOAD_SESSIONS = {
   terminal: { name: 'download', warmup: 'terminal' },
   psql: { name: 'download-psql', warmup: 'psql' },
+  small: { name: 'download-small', warmup: 'psql' },
 } as const;
+
+/** Payload of each append call of the `small` download session. */
+const SMALL_CALL_BYTES = 1024;
 
 async function runDatabase(opts: BenchOptions, env: Environment, kind: DbKind, workDir: string): Promise<DbRun> {
   const runStarted = performance.now();
@@ -57,6 +61,7 @@ async function runDatabase(opts: BenchOptions, env: Environment, kind: DbKind, w
     options: {
       downloadMib: opts.downloadMib,
       downloadShapes: opts.downloadShapes,
+      downloadSmallMib: opts.downloadSmallMib,
       inlineMib: opts.inlineMib,
       ingestMib: opts.ingestMib,
       ingestBatchKib: opts.ingestBatchKib,
@@ -91,11 +96,13 @@ async function runDatabase(opts: BenchOptions, env: Environment, kind: DbKind, w
     const loaded: Record<string, { id: string; totals: StreamTotals }> = {};
     if (want('download') || want('inline')) {
       const server = await ctx.server('reel');
-      const load = async (name: string, shape: 'terminal' | 'pgwire' | 'psql', seed: number, mib: number) => {
+      /** Loads a session in calls of 8 MiB, or of exactly `callBytes`. */
+      const load = async (name: string, shape: 'terminal' | 'pgwire' | 'psql', seed: number, mib: number, callBytes?: number) => {
         const events = shape === 'terminal' ? terminalEvents(seed) : shape === 'psql' ? psqlEvents(seed) : pgwireEvents(seed);
+        const calls = callBytes ? fixedSizeCalls(events, callBytes, mib * MiB) : batchCalls(events, mib * MiB, 8 * MiB);
         let shown = 0;
         // A psql session is a terminal session whose output is psql's.
-        const s = await loadSession(server.url, db.key, shape === 'pgwire' ? 'pgwire' : 'terminal', name, events, mib * MiB, 8 * MiB, (done) => {
+        const s = await loadSession(server.url, db.key, shape === 'pgwire' ? 'pgwire' : 'terminal', name, calls, (done) => {
           if (done - shown < 128 * MiB) return;
           log(`  ${name}: ${(done / MiB).toFixed(0)} MiB`);
           shown = done;
@@ -108,9 +115,11 @@ async function runDatabase(opts: BenchOptions, env: Environment, kind: DbKind, w
       await load('terminal', 'terminal', 11, opts.inlineMib);
       if (want('inline')) await load('pgwire', 'pgwire', 12, opts.inlineMib);
       if (want('download')) {
-        if (opts.downloadShapes.includes('psql')) await load('psql', 'psql', 15, opts.inlineMib);
-        if (opts.downloadShapes.includes('terminal')) await load('download', 'terminal', 13, opts.downloadMib);
-        if (opts.downloadShapes.includes('psql')) await load('download-psql', 'psql', 14, opts.downloadMib);
+        const shapes = opts.downloadShapes;
+        if (shapes.includes('psql') || shapes.includes('small')) await load('psql', 'psql', 15, opts.inlineMib);
+        if (shapes.includes('terminal')) await load('download', 'terminal', 13, opts.downloadMib);
+        if (shapes.includes('psql')) await load('download-psql', 'psql', 14, opts.downloadMib);
+        if (shapes.includes('small')) await load('download-small', 'psql', 16, opts.downloadSmallMib, SMALL_CALL_BYTES);
       }
     }
 
@@ -145,7 +154,7 @@ async function runDatabase(opts: BenchOptions, env: Environment, kind: DbKind, w
     if (want('download')) {
       run.download = [];
       for (const shape of opts.downloadShapes) {
-        log(`${kind}: downloads of ${opts.downloadMib} MiB, ${shape} data`);
+        log(`${kind}: downloads of ${shape === 'small' ? opts.downloadSmallMib : opts.downloadMib} MiB, ${shape} data`);
         const names = DOWNLOAD_SESSIONS[shape];
         run.download.push(await runDownload(ctx, shape, loaded[names.name]!, loaded[names.warmup]!.id));
       }

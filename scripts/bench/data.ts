@@ -362,13 +362,19 @@ export function* batches(
   }
 }
 
+/** The calls of `batches`: each batch's events. */
+export function* batchCalls(events: Iterator<BenchEvent>, bytes: number, batchBytes: number): Generator<BenchEvent[]> {
+  for (const batch of batches(events, bytes, batchBytes)) yield batch.events;
+}
+
 /**
- * Endless append calls of exactly `callBytes` payload each, as a gateway that flushes its buffer at
- * a size sends them: an event that does not fit is cut at that byte and its rest opens the next call.
+ * Append calls of exactly `callBytes` payload each, as a gateway that flushes its buffer at a size
+ * sends them: an event that does not fit is cut at that byte and its rest opens the next call.
+ * Endless, or until `totalBytes` have been sent.
  */
-export function* fixedSizeCalls(events: Iterator<BenchEvent>, callBytes: number): Generator<BenchEvent[]> {
+export function* fixedSizeCalls(events: Iterator<BenchEvent>, callBytes: number, totalBytes = Infinity): Generator<BenchEvent[]> {
   let carry: BenchEvent | undefined;
-  for (;;) {
+  for (let sent = 0; sent < totalBytes; sent += callBytes) {
     const call: BenchEvent[] = [];
     let size = 0;
     while (size < callBytes) {

@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util';
 
 export type DbKind = 'pglite' | 'postgres';
 export const SCENARIOS = ['download', 'inline', 'ingest', 'appends', 'replicas', 'query'] as const;
-export const DOWNLOAD_SHAPES = ['terminal', 'psql'] as const;
+export const DOWNLOAD_SHAPES = ['terminal', 'psql', 'small'] as const;
 export type DownloadShape = (typeof DOWNLOAD_SHAPES)[number];
 export type Scenario = (typeof SCENARIOS)[number];
 
@@ -11,8 +11,10 @@ export interface BenchOptions {
   scenarios: Scenario[];
   /** Size of each download session, MiB. */
   downloadMib: number;
-  /** Data shapes the download scenario runs on, one session of `downloadMib` each. */
+  /** Data shapes the download scenario runs on, one session of `downloadMib` each (`small`: downloadSmallMib). */
   downloadShapes: DownloadShape[];
+  /** Size of the `small` shape's session (appended in 1 KiB calls), MiB. */
+  downloadSmallMib: number;
   /** Size of the inline-rendering sessions, MiB. */
   inlineMib: number;
   /** Payload each of the 4 recorders appends per ingest repeat, MiB. */
@@ -62,8 +64,10 @@ const HELP = `npm run bench -- [options]
   --scenarios a,b,...           download,inline,ingest,appends,replicas,query (default all;
                                 replicas: PostgreSQL only, two reel processes on one database)
   --download-mib N              size of each download session (default 256; 1024 for the RSS check)
-  --download-shapes a,b         data the download scenario runs on: terminal,psql (default both;
-                                psql = line-heavy tab-separated result rows)
+  --download-shapes a,b,...     data the download scenario runs on: terminal,psql,small (default
+                                all; psql = line-heavy tab-separated result rows; small = psql data
+                                appended in 1 KiB calls, so stored as ~1 KiB chunks)
+  --download-small-mib N        size of the small shape's session (default 16; smoke 1)
   --inline-mib N                inline session size (default 8)
   --ingest-mib N                payload per recorder per repeat (default 32)
   --ingest-batch-kib N          payload per append call (default 256)
@@ -110,6 +114,7 @@ export function parseOptions(argv: string[]): BenchOptions {
       'replica-sessions': { type: 'string' },
       'replica-download-mib': { type: 'string' },
       'download-shapes': { type: 'string' },
+      'download-small-mib': { type: 'string' },
       sessions: { type: 'string' },
       connections: { type: 'string' },
       'query-seconds': { type: 'string' },
@@ -152,6 +157,7 @@ export function parseOptions(argv: string[]): BenchOptions {
     scenarios: SCENARIOS.filter((s) => scenarios.includes(s)),
     downloadMib: num('download-mib', 256, 4),
     downloadShapes: DOWNLOAD_SHAPES.filter((s) => shapes.includes(s)),
+    downloadSmallMib: num('download-small-mib', 16, 1),
     inlineMib: num('inline-mib', 8, 1),
     ingestMib: num('ingest-mib', 32, 1),
     ingestBatchKib: num('ingest-batch-kib', 256, 64),

@@ -29,6 +29,7 @@ export interface DbRun {
     BenchOptions,
     | 'downloadMib'
     | 'downloadShapes'
+    | 'downloadSmallMib'
     | 'inlineMib'
     | 'ingestMib'
     | 'ingestBatchKib'
@@ -152,7 +153,11 @@ export function downloadNumbers(d: DownloadResult) {
   return { baselineMbps, staticMbps, rawVsStatic, formats };
 }
 
-export const SHAPE_LABEL: Record<DownloadResult['shape'], string> = { terminal: 'terminal', psql: 'psql, line-heavy' };
+export const SHAPE_LABEL: Record<DownloadResult['shape'], string> = {
+  terminal: 'terminal',
+  psql: 'psql, line-heavy',
+  small: 'psql in 1 KiB appends',
+};
 
 export const storageReadName = (db: DbKind) => (db === 'postgres' ? 'storage read (plain pg query)' : 'storage read (PGlite binary COPY)');
 export const STATIC_NAME = 'static-file server (node:http + fs.createReadStream)';
@@ -426,7 +431,7 @@ export function markdownSection(run: DbRun): string {
   md.push(`- versions: ${Object.entries(e.versions).map(([k, v]) => `${k} ${v}`).join(', ')}`);
   const o = run.options;
   md.push(
-    `- sizes: download ${o.downloadMib} MiB (${o.downloadShapes.join(', ')}), inline ${o.inlineMib} MiB, ingest ${o.recorders} × ${o.ingestMib} MiB per repeat in ~${o.ingestBatchKib} KiB calls, ` +
+    `- sizes: download ${o.downloadMib} MiB (${o.downloadShapes.join(', ')}${o.downloadShapes.includes('small') ? `; small: ${o.downloadSmallMib} MiB` : ''}), inline ${o.inlineMib} MiB, ingest ${o.recorders} × ${o.ingestMib} MiB per repeat in ~${o.ingestBatchKib} KiB calls, ` +
       `small appends of ${f(o.appendBytes)} B at ${o.appendSessions.join(', ')} sessions for ${o.appendSeconds} s windows after ${o.appendWarmupSeconds} s warm-up, ` +
       `${f(o.sessions)} sessions at ${o.connections} connections for ${o.querySeconds} s windows; ${o.repeat} repeats`,
   );

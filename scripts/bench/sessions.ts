@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import { addTotals, batches, emptyTotals, eventsJson, type BenchEvent, type StreamTotals } from './data.ts';
+import { addTotals, emptyTotals, eventsJson, type BenchEvent, type StreamTotals } from './data.ts';
 import { gqlOk } from './http.ts';
 
 /* Sessions created through the API, as a recorder would: openSession, appendSessionEvents, closeSession. */
@@ -39,29 +39,27 @@ export interface LoadedSession {
   calls: number;
 }
 
-/** Creates a session of `bytes` payload from `events`, appended in calls of about `batchBytes`. */
+/** Creates a session from `calls`, the events of each appendSessionEvents call in turn. */
 export async function loadSession(
   url: string,
   key: string,
   shape: SessionShape,
   roleName: string,
-  events: Iterator<BenchEvent>,
-  bytes: number,
-  batchBytes: number,
+  calls: Iterable<readonly BenchEvent[]>,
   progress?: (done: number) => void,
 ): Promise<LoadedSession> {
   const started = performance.now();
   const id = await openSession(url, key, shape, roleName);
   const totals = emptyTotals();
   let sequence = 0;
-  for (const batch of batches(events, bytes, batchBytes)) {
+  for (const events of calls) {
     const reply = await gqlOk<{ appendSessionEvents: { eventSize: number } }>(
       url,
       key,
       APPEND,
-      appendVariables(id, sequence++, eventsJson(batch.events)),
+      appendVariables(id, sequence++, eventsJson(events)),
     );
-    addTotals(totals, batch.events);
+    addTotals(totals, events);
     if (reply.appendSessionEvents.eventSize !== totals.bytes) {
       throw new Error(`stored ${reply.appendSessionEvents.eventSize} bytes, sent ${totals.bytes}`);
     }

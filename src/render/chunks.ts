@@ -6,6 +6,25 @@ export const DRAIN_CHUNKS = 4;
 
 const encoder = new TextEncoder();
 
+/** For each byte value, what ChunkSink.writeEscaped writes instead of it (none: the byte itself). */
+export interface EscapeTable {
+  /** 1 for the bytes replaced, 0 for the rest: a typed array, the fastest lookup per byte. */
+  readonly escaped: Uint8Array;
+  readonly sequences: readonly (Uint8Array | undefined)[];
+  /** Length of the longest sequence (1 when there are none). */
+  readonly longest: number;
+}
+
+/** The EscapeTable replacing the bytes that `escape` maps to a sequence. */
+export function escapeTable(escape: (byte: number) => Uint8Array | undefined): EscapeTable {
+  const sequences = Array.from({ length: 256 }, (_, c) => escape(c));
+  return {
+    escaped: Uint8Array.from(sequences, (seq) => (seq ? 1 : 0)),
+    sequences,
+    longest: Math.max(1, ...sequences.map((seq) => seq?.length ?? 0)),
+  };
+}
+
 /**
  * Coalesces many small writes into ~CHUNK_BYTES chunks. Filled chunks wait in a queue that the
  * generator drains once it holds DRAIN_CHUNKS of them (and after each batch of events), so at most
@@ -45,6 +64,66 @@ export class ChunkSink {
       at += n;
       if (this.len === this.chunkBytes) this.cut();
     }
+  }
+
+  /**
+   * Copies `src[start, end)` with the bytes that `escapes` maps replaced by their sequences (JSON's
+   * escapes, CSV's doubled quote): one pass, byte by byte, straight into the chunk.
+   */
+  writeEscaped(src: Uint8Array, start: number, end: number, escapes: EscapeTable): void {
+    const { escaped, sequences, longest } = escapes;
+    for (let k = start; k < end; ) {
+      // As many bytes as surely fit in the chunk, escaped or not; a chunk may end up to longest - 1 short.
+      const room = this.chunkBytes - this.len;
+      if (room < longest) {
+        this.cut();
+        continue;
+      }
+      const stop = Math.min(end, k + Math.floor(room / longest));
+      const buf = this.buf;
+      let o = this.len;
+      for (; k < stop; k++) {
+        const c = src[k]!;
+        if (escaped[c] === 0) {
+          buf[o++] = c;
+        } else {
+          const seq = sequences[c]!;
+          for (let j = 0; j < seq.length; j++) buf[o++] = seq[j]!;
+        }
+      }
+      this.commit(o);
+    }
+  }
+
+  /**
+   * Room for `n` bytes (at most the chunk size) in the current chunk, cutting it early when they do
+   * not fit: the caller writes them into the returned chunk from `length` on, then `commit`s.
+   */
+  reserve(n: number): Uint8Array {
+    if (n > this.chunkBytes) throw new RangeError(`cannot reserve ${n} bytes in chunks of ${this.chunkBytes}`);
+    if (this.len + n > this.chunkBytes) this.cut();
+    return this.buf;
+  }
+
+  /** Size of the chunks: the most `reserve` can make room for. */
+  get chunkSize(): number {
+    return this.chunkBytes;
+  }
+
+  /** Bytes written in the current chunk: where a write into the chunk `reserve` returned starts. */
+  get length(): number {
+    return this.len;
+  }
+
+  /** Ends a write into the reserved chunk: it now holds `length` bytes. */
+  commit(length: number): void {
+    this.len = length;
+    if (this.len === this.chunkBytes) this.cut();
+  }
+
+  /** Writes text known to be ASCII (event times), a byte per character, without encoding it. */
+  writeAscii(text: string): void {
+    for (let k = 0; k < text.length; k++) this.writeByte(text.charCodeAt(k));
   }
 
   writeByte(byte: number): void {

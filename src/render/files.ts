@@ -1,4 +1,4 @@
-import { DEFAULT_EVENT_TYPES, type SessionEvent } from '../sessions/event.ts';
+import { DEFAULT_EVENT_TYPES, EVENT_TYPES, type EventType, type SessionEvent } from '../sessions/event.ts';
 import { ChunkSink, DRAIN_CHUNKS } from './chunks.ts';
 import { EventClock, typeFilter, utf8Decoder, type TypeSelection } from './common.ts';
 import { CsvWriter } from './csv.ts';
@@ -39,6 +39,10 @@ export type EventBatches = AsyncIterable<Iterable<SessionEvent>>;
 
 const SPACE = new Uint8Array([0x20]);
 const NEWLINE = new Uint8Array([0x0a]);
+const utf8 = (text: string) => new TextEncoder().encode(text);
+/** A JSON record up to its time, and from its time to its stream, by type. */
+const RECORD_START = utf8('{"time":"');
+const RECORD_TYPE = Object.fromEntries(EVENT_TYPES.map((t) => [t, utf8(`","type":"${t}","stream":`)])) as Record<EventType, Uint8Array>;
 
 /** Raw (§6): [event time + space] payload [\n], per selected event. */
 export async function* renderRawFile(
@@ -54,7 +58,7 @@ export async function* renderRawFile(
     for (const e of batch) {
       if (!types[e.type]) continue;
       if (options.eventTime) {
-        sink.writeString(clock.iso(e.time));
+        sink.writeAscii(clock.iso(e.time));
         sink.write(SPACE);
       }
       sink.write(e.data);
@@ -81,8 +85,7 @@ export async function* renderCsvFile(
     for (const e of batch) {
       if (!types[e.type]) continue;
       const time = options.eventTime ? clock.iso(e.time) : '';
-      csv.push(e.data, time);
-      if (options.newline) csv.push(NEWLINE, time);
+      csv.push(e.data, time, options.newline);
       if (sink.pending >= DRAIN_CHUNKS) yield* sink.drain();
     }
     yield* sink.drain();
@@ -107,7 +110,10 @@ export async function* renderJsonFile(
     for await (const batch of events) {
       for (const e of batch) {
         if (!types[e.type]) continue;
-        sink.writeString(`${first ? '' : ','}{"time":"${clock.iso(e.time)}","type":"${e.type}","stream":`);
+        if (!first) sink.writeByte(0x2c); // ,
+        sink.write(RECORD_START);
+        sink.writeAscii(clock.iso(e.time));
+        sink.write(RECORD_TYPE[e.type]);
         if (!writeJsonString(sink, e.data)) sink.writeString(JSON.stringify(decoder.decode(e.data)));
         sink.writeByte(0x7d); // }
         first = false;

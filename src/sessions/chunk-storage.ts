@@ -136,11 +136,25 @@ export interface PageBuffer {
   bytes: Buffer;
 }
 
-/** Up to `limit` chunks of a session after (sequence, part), in order; into `page` when given. */
+/** How much one page of chunks may hold. */
+export interface PageLimit {
+  /** Most chunks in a page. */
+  chunks: number;
+  /**
+   * Bytes of chunk data a page fills: chunks are added while those before them hold fewer, so a
+   * page holds less than this plus one chunk (and always at least one chunk).
+   */
+  bytes: number;
+}
+
+/**
+ * The chunks of a session after (sequence, part), in order, up to `limit`; into `page` when given.
+ * The byte limit is applied by the database, from the sizes it knows without reading the data.
+ */
 export async function readChunkPage(
   sessionId: string,
   after: { sequence: number; part: number } | undefined,
-  limit: number,
+  limit: PageLimit,
   page?: PageBuffer,
 ): Promise<ChunkRow[]> {
   const db = database();
@@ -175,17 +189,25 @@ export async function readChunkPage(
   }
 }
 
-/** The COPY of one page of chunks. COPY takes no parameters: every value interpolated is validated first. */
+/**
+ * The COPY of one page of chunks. COPY takes no parameters: every value interpolated is validated
+ * first. The next `limit.chunks` rows are taken first, then those that start within `limit.bytes`
+ * (octet_length of a stored bytea reads its header, not its TOASTed data: the rows left out are
+ * never read).
+ */
 function chunkPageCopy(
   sessionId: string,
   from: { sequence: number; part: number },
-  limit: number,
+  limit: PageLimit,
   target: 'STDOUT' | "'/dev/blob'",
 ): string {
-  if (!isUuid(sessionId) || ![from.sequence, from.part, limit].every(Number.isSafeInteger)) {
+  if (!isUuid(sessionId) || ![from.sequence, from.part, limit.chunks, limit.bytes].every(Number.isSafeInteger)) {
     throw new Error('invalid chunk page request');
   }
-  return `COPY (SELECT sequence, part, data FROM session_event_chunks
-          WHERE session_id = '${sessionId}' AND (sequence, part) > (${from.sequence}, ${from.part})
-          ORDER BY sequence, part LIMIT ${limit}) TO ${target} WITH (FORMAT binary)`;
+  return `COPY (SELECT sequence, part, data FROM (
+            SELECT sequence, part, data, sum(octet_length(data)) OVER (ORDER BY sequence, part) - octet_length(data) AS before
+            FROM (SELECT sequence, part, data FROM session_event_chunks
+                  WHERE session_id = '${sessionId}' AND (sequence, part) > (${from.sequence}, ${from.part})
+                  ORDER BY sequence, part LIMIT ${limit.chunks}) AS next
+          ) AS page WHERE before < ${limit.bytes} ORDER BY sequence, part) TO ${target} WITH (FORMAT binary)`;
 }

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { csvField } from '../../src/render/csv.ts';
+import { ChunkSink } from '../../src/render/chunks.ts';
+import { csvField, CsvWriter, isPlainNumber } from '../../src/render/csv.ts';
 import { renderCsvFile, type FileOptions } from '../../src/render/files.ts';
 import type { EventType, SessionEvent } from '../../src/sessions/event.ts';
 import { batched, collectText, eventTimeIso, ev, splitInto, utf8 } from './helpers.ts';
@@ -12,8 +13,12 @@ const csv = (events: SessionEvent[], options: FileOptions = {}) =>
   collectText(renderCsvFile(batched(events), START, options));
 const one = (text: string | Uint8Array, options: FileOptions = {}) => csv([ev(0, 'o', text)], options);
 
-/** §6 CSV written the obvious way over the whole content, to compare the streaming writer with. */
-function referenceCsv(events: SessionEvent[], types: EventType[], eventTime: boolean, newline: boolean): string {
+/**
+ * §6 CSV written the obvious way over the whole content, to compare the streaming writer with. A
+ * field of more than `maxFieldBytes` bytes is rendered as CsvWriter streams it: quoted, and guarded
+ * whenever it starts with = + - @.
+ */
+function referenceCsv(events: SessionEvent[], types: EventType[], eventTime: boolean, newline: boolean, maxFieldBytes = Infinity): string {
   const parts: Uint8Array[] = [];
   const owner: number[] = []; // event time of each content byte
   for (const e of events) {
@@ -27,13 +32,32 @@ function referenceCsv(events: SessionEvent[], types: EventType[], eventTime: boo
   // U+000A comes only from byte 0x0A, so the k-th line starts after the k-th LF byte.
   const starts = [0];
   for (let at = content.indexOf(10); at !== -1; at = content.indexOf(10, at + 1)) starts.push(at + 1);
+  // The bytes of each field, split the same way, for their length.
+  const fieldBytes = [...starts, content.length + 1].slice(1).map((next, k) => {
+    const line = content.subarray(starts[k]!, next - 1);
+    return splitBytes(line.at(-1) === 13 ? line.subarray(0, -1) : line, 9).map((f) => f.length);
+  });
+  const long = (f: string) => `"${/^[=+\-@]/.test(f) ? "'" : ''}${f.replaceAll('"', '""')}"`;
   let out = '';
   lines.forEach((line, k) => {
     const l = line.endsWith('\r') ? line.slice(0, -1) : line;
     if (l === '') return;
-    out += `${eventTime ? `${T(owner[starts[k]!]!)},` : ''}${l.split('\t').map(csvField).join(',')}\r\n`;
+    const fields = l.split('\t').map((f, j) => (fieldBytes[k]![j]! > maxFieldBytes ? long(f) : csvField(f)));
+    out += `${eventTime ? `${T(owner[starts[k]!]!)},` : ''}${fields.join(',')}\r\n`;
   });
   return out;
+}
+
+/** `bytes` cut at each `byte`. */
+function splitBytes(bytes: Uint8Array, byte: number): Uint8Array[] {
+  const parts: Uint8Array[] = [];
+  let from = 0;
+  for (let at = bytes.indexOf(byte); at !== -1; at = bytes.indexOf(byte, from)) {
+    parts.push(bytes.subarray(from, at));
+    from = at + 1;
+  }
+  parts.push(bytes.subarray(from));
+  return parts;
 }
 
 /** Minimal RFC 4180 reader: records end with CRLF. */
@@ -266,5 +290,100 @@ describe('CSV properties', () => {
       }),
       { numRuns: 400 },
     );
+  });
+});
+
+describe('CSV fast paths', () => {
+  const PLAIN_NUMBER = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
+
+  it('isPlainNumber on bytes agrees with the pattern on the text', () => {
+    const text = fc.array(fc.constantFrom('+', '-', '.', 'e', 'E', '0', '7', '9', 'x', ' ', '٣', '\t'), { maxLength: 10 }).map((cs) => cs.join(''));
+    fc.assert(
+      fc.property(text, fc.nat(3), fc.nat(3), (t, before, after) => {
+        // Somewhere inside other bytes, which must not count.
+        const bytes = utf8(`${'1'.repeat(before)}${t}${'e'.repeat(after)}`);
+        const start = before;
+        expect(isPlainNumber(bytes, start, bytes.length - after)).toBe(PLAIN_NUMBER.test(t));
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  // psql-like rows: what the runs written in one pass are made of, with everything they must
+  // notice: quotes, commas, CR, guards and numbers, multi-byte and invalid UTF-8, long fields.
+  const cell = fc.oneof(
+    fc.constantFrom('12', '-3.5', '+7', '-1e-3', '=A1', '@x', '-', '+', 'a"b', '"', 'c,d', 'e\rf', 'g\r', '\r', '', 'Zürich', '日本', '😀', 'NULL', '\\N'),
+    fc.string({ maxLength: 30 }),
+    fc.string({ unit: 'binary', maxLength: 12 }),
+  );
+  const rows = fc
+    .array(fc.tuple(fc.array(cell, { minLength: 1, maxLength: 8 }), fc.constantFrom('\r\n', '\n', '\r\r\n', '')), { maxLength: 12 })
+    .chain((rs) => fc.tuple(fc.constant(rs), fc.array(fc.constantFrom(bytes(0xff), bytes(0xe2, 0x82), bytes(0xc3)), { maxLength: 2 }), fc.nat()))
+    .map(([rs, odd, at]) => {
+      const text = utf8(rs.map(([cells, end]) => cells.join('\t') + end).join(''));
+      // Invalid UTF-8 slipped in somewhere (or not).
+      const cut = text.length === 0 ? 0 : at % text.length;
+      return new Uint8Array(Buffer.concat([text.subarray(0, cut), ...odd, text.subarray(cut)]));
+    });
+
+  it('writes what the whole-content reference does, whatever the split, chunk size and field limit', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        rows,
+        fc.array(fc.nat(), { maxLength: 6 }),
+        fc.integer({ min: 16, max: 600 }),
+        fc.oneof(fc.integer({ min: 1, max: 40 }), fc.constant(undefined)),
+        fc.boolean(),
+        fc.array(fc.constantFrom('none', 'pushed', 'thenLF'), { minLength: 1, maxLength: 5 }),
+        async (data, cuts, chunk, maxFieldBytes, eventTime, lfs) => {
+          // An LF after some events (as newline=1 adds after each): pushed on its own, or as `thenLF`.
+          const lf = (k: number) => lfs[k % lfs.length]!;
+          const events = splitInto(data, cuts);
+          const sink = new ChunkSink(chunk);
+          const writer = new CsvWriter(sink, { eventTime, maxFieldBytes });
+          const parts: Uint8Array[] = [];
+          for (const [k, e] of events.entries()) {
+            writer.push(e.data, T(e.time), lf(k) === 'thenLF');
+            if (lf(k) === 'pushed') writer.push(bytes(10), T(e.time));
+            parts.push(...sink.drain());
+          }
+          writer.end();
+          parts.push(...sink.finish());
+          expect(parts.every((p) => p.length <= Math.max(16, chunk))).toBe(true);
+          const got = Buffer.concat(parts).toString('utf8');
+          const withLFs = events.map((e, k) => (lf(k) === 'none' ? e : { ...e, data: new Uint8Array(Buffer.concat([e.data, bytes(10)])) }));
+          expect(got).toBe(referenceCsv(withLFs, ['o'], eventTime, false, maxFieldBytes));
+        },
+      ),
+      { numRuns: 600 },
+    );
+  });
+
+  it('thenLF ends the line the event leaves open: a field carried over, an empty last field', () => {
+    const sink = new ChunkSink();
+    const writer = new CsvWriter(sink, { eventTime: false });
+    writer.push(utf8('a\tb'), 'T');
+    writer.push(utf8('c\t'), 'T', true); // "bc" was carried over; the TAB opens an empty field
+    writer.push(utf8('d'), 'T');
+    writer.push(utf8(''), 'T', true);
+    writer.push(utf8('e\r'), 'T', true);
+    writer.push(utf8(''), 'T', true); // an empty line
+    writer.end();
+    expect(Buffer.concat(sink.finish()).toString()).toBe('a,bc,\r\nd\r\ne\r\n');
+  });
+
+  it('takes the one-pass path for psql rows (and still agrees with the field-by-field one)', async () => {
+    // The same rows through a sink too small for one-pass runs: every field then goes one at a time.
+    const data = utf8('1\tann@example.com\t"O\'Brien", Ann\t-12.50\t=SUM(A1)\t+44 20\t@ops\t-\r\n'.repeat(50));
+    const render = (chunk: number) => {
+      const sink = new ChunkSink(chunk);
+      const writer = new CsvWriter(sink, { eventTime: true });
+      writer.push(data, 'T');
+      writer.end();
+      return Buffer.concat(sink.finish()).toString('utf8');
+    };
+    const row = `T,1,ann@example.com,"""O'Brien"", Ann",-12.50,'=SUM(A1),'+44 20,'@ops,'-\r\n`;
+    expect(render(64 * 1024)).toBe(row.repeat(50));
+    expect(render(16)).toBe(row.repeat(50));
   });
 });

@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import type { RunContext } from '../context.ts';
-import { terminalEvents } from '../data.ts';
+import { batchCalls, terminalEvents } from '../data.ts';
 import { download, gqlOk } from '../http.ts';
 import { startServer, type ServerProcess } from '../proc.ts';
 import { loadSession } from '../sessions.ts';
@@ -59,7 +59,7 @@ export async function runReplicas(ctx: RunContext): Promise<ReplicasResult | und
   const a = await ctx.fresh('reel');
   const b = await startServer({ kind: 'reel', env: db.env, logDir: ctx.logDir, cpuProfDir: opts.cpuProfDir });
   try {
-    const loaded = await loadSession(b.url, db.key, 'terminal', 'replicas', terminalEvents(16), opts.replicaDownloadMib * MiB, 8 * MiB);
+    const loaded = await loadSession(b.url, db.key, 'terminal', 'replicas', batchCalls(terminalEvents(16), opts.replicaDownloadMib * MiB, 8 * MiB));
     log(`  replicas: ${(loaded.totals.bytes / MiB).toFixed(1)} MiB session loaded through replica B`);
     const result: ReplicasResult = {
       sessions,
