@@ -45,6 +45,16 @@ export interface AppendedTotals {
   eventSize: number;
 }
 
+/** What the group commits of this process did since it started (for tests, and for metrics). */
+export const groupCommitCounts = {
+  /** Batch statements that committed. */
+  batches: 0,
+  /** Appends they stored. */
+  stored: 0,
+  /** Appends handed to the transaction path: too big, not the next sequence, or a failed batch. */
+  passedOn: 0,
+};
+
 interface PendingAppend {
   orgId: string;
   sessionId: string;
@@ -101,7 +111,10 @@ class GroupCommit {
 
   append(item: Omit<PendingAppend, 'done' | 'bytes'>): Promise<AppendedTotals | undefined> {
     const bytes = item.chunks.reduce((n, c) => n + c.data.length, 0);
-    if (bytes > this.store.maxAppendBytes) return Promise.resolve(undefined);
+    if (bytes > this.store.maxAppendBytes) {
+      groupCommitCounts.passedOn++;
+      return Promise.resolve(undefined);
+    }
     return new Promise((resolve) => {
       this.queue.push({ ...item, bytes, done: resolve });
       this.schedule();
@@ -143,10 +156,13 @@ class GroupCommit {
     let stored = new Map<string, AppendedTotals>();
     try {
       stored = await storeBatch(this.store, batch);
+      groupCommitCounts.batches++;
     } catch {
       // Stored all or nothing; the transaction path finds out which, append by append.
     } finally {
       this.inFlight--;
+      groupCommitCounts.stored += stored.size;
+      groupCommitCounts.passedOn += batch.length - stored.size;
       for (const item of batch) item.done(stored.get(item.sessionId));
       this.schedule();
     }

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { groupCommitCounts } from '../../src/sessions/group-commit.ts';
 import { startTestApp, type TestApp } from '../support/app.ts';
 import { ok } from '../support/graphql.ts';
 import { APPEND, CLOSE, ev, OPEN, rawTuples, sizeOf, type AppendResult, type EventIn, type OpenResult } from '../support/ingest.ts';
@@ -92,6 +93,23 @@ describe('appendSessionEvents from several clients at once', () => {
       const retry = ok(await app.gql<AppendResult>(APPEND, { id, seq: 7, events: calls[s]![7] }, recorder));
       expect(retry.appendSessionEvents).toEqual({ sequence: 7, eventCount: expected.length, eventSize: sizeOf(expected) });
     }
+  });
+
+  it('stores appends that arrive together in shared batches, each once', async () => {
+    const SESSIONS = 8;
+    const CALLS = 10;
+    const ids = await Promise.all(Array.from({ length: SESSIONS }, open));
+    const before = { ...groupCommitCounts };
+    await Promise.all(
+      ids.map(async (id, s) => {
+        for (const [seq, events] of callsFor(s, CALLS).entries()) ok(await app.gql<AppendResult>(APPEND, { id, seq, events }, recorder));
+      }),
+    );
+    // Every append was the next of an open session: the batches stored all of them, and did so
+    // in fewer statements than appends (the server is in this process, so are its counts).
+    expect(groupCommitCounts.stored - before.stored).toBe(SESSIONS * CALLS);
+    expect(groupCommitCounts.passedOn - before.passedOn).toBe(0);
+    expect(groupCommitCounts.batches - before.batches).toBeLessThan(SESSIONS * CALLS);
   });
 
   it('racing different events under one sequence: one is stored, every other is a CONFLICT', async () => {
