@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { AppendsLevel, AppendsResult, ReelWindow } from './scenarios/appends.ts';
+import type { AppendsLevel, AppendsResult } from './scenarios/appends.ts';
 import type { ReplicaSide, ReplicasResult } from './scenarios/replicas.ts';
 import type { DownloadResult } from './scenarios/download.ts';
 import type { InlineRun } from './scenarios/inline.ts';
@@ -204,11 +204,12 @@ export function baselineLabel(a: AppendsResult, level: AppendsLevel): string {
 }
 
 export function replicasNumbers(r: ReplicasResult) {
+  /** Appends/s of each repeat: the replicas' windows ran at the same time, so their rates add up. */
+  const rates = (x: ReplicaSide) => x.appends.map((windows) => windows.reduce((n, w) => n + (w.appends / w.elapsedMs) * 1000, 0));
   const side = (x: ReplicaSide) => {
-    const rate = (windows: ReelWindow[]) => windows.reduce((n, w) => n + (w.appends / w.elapsedMs) * 1000, 0);
     const lat = x.appends.flatMap((windows) => windows.flatMap((w) => w.latencies));
     return {
-      appendsPerSec: summarize(x.appends.map(rate)),
+      appendsPerSec: summarize(rates(x)),
       p50: percentile(lat, 50),
       p99: percentile(lat, 99),
       errors: x.appends.flat().reduce((n, w) => n + w.errors + w.otherErrors, 0),
@@ -216,13 +217,10 @@ export function replicasNumbers(r: ReplicasResult) {
       downloadMbps: summarize(x.downloadMs.map((ms) => mbPerSec(r.downloads * r.downloadBytes, ms))),
     };
   };
-  const one = side(r.one);
-  const two = side(r.two);
   const paired = (a: number[], b: number[]) => summarize(a.map((v, k) => v / b[k]!));
-  const rates = (x: ReplicaSide) => x.appends.map((windows) => windows.reduce((n, w) => n + (w.appends / w.elapsedMs) * 1000, 0));
   return {
-    one,
-    two,
+    one: side(r.one),
+    two: side(r.two),
     appendsRatio: paired(rates(r.two), rates(r.one)),
     downloadRatio: paired(r.one.downloadMs, r.two.downloadMs),
   };
