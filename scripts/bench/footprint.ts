@@ -16,7 +16,6 @@ import os from 'node:os';
 import fs from 'node:fs';
 import path from 'node:path';
 
-const TYPE = { i: 'i', o: 'o', e: 'e' } as const;
 const LIMITS = { maxAppendBytes: 16 * 1024 * 1024, maxAppendEvents: 100_000 };
 
 async function sizes(db: BenchDatabase) {
@@ -46,7 +45,7 @@ async function appends(db: BenchDatabase, sessions: number, perSession: number, 
       for (let seq = 0; seq < perSession; seq++) {
         const call = take();
         payload += call.reduce((n, e) => n + e.data.length, 0);
-        const inputs = call.map((e) => ({ time: e.time, type: TYPE[e.type], data: e.data.toString('base64') }));
+        const inputs = call.map((e) => ({ time: e.time, type: e.type, data: e.data.toString('base64') }));
         await appendSessionEvents(viewer, id, seq, inputs, LIMITS);
       }
     }),
