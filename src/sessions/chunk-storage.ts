@@ -19,7 +19,18 @@ export interface ChunkRow {
 /** The statements an append runs inside one transaction. */
 export interface ChunkTx {
   query<T>(sql: string, params?: unknown[]): Promise<T[]>;
-  insertChunks(sessionId: string, chunks: readonly EncodedChunk[]): Promise<void>;
+  /** Inserts consecutive chunks of a session; `firstEvent` is the index of the first one's first event. */
+  insertChunks(sessionId: string, chunks: readonly EncodedChunk[], firstEvent: number): Promise<void>;
+}
+
+/** The first event index of each of consecutive chunks, the first starting at `firstEvent`. */
+export function firstEvents(chunks: readonly EncodedChunk[], firstEvent: number): number[] {
+  let next = firstEvent;
+  return chunks.map((c) => {
+    const first = next;
+    next += c.eventCount;
+    return first;
+  });
 }
 
 // ---- PGlite binary COPY -------------------------------------------------------------------------
@@ -34,13 +45,14 @@ function uuidBytes(uuid: string): Buffer {
 }
 
 /** Rows of session_event_chunks in PostgreSQL's binary COPY format. */
-function copyRows(sessionId: string, chunks: readonly EncodedChunk[]): Blob {
+function copyRows(sessionId: string, chunks: readonly EncodedChunk[], firstEvent: number): Blob {
   const id = uuidBytes(sessionId);
   const parts: Uint8Array<ArrayBuffer>[] = [COPY_SIGNATURE, Buffer.alloc(8)];
-  for (const c of chunks) {
+  const firsts = firstEvents(chunks, firstEvent);
+  chunks.forEach((c, k) => {
     const digest = Buffer.from(c.digest, 'utf8');
-    const head = Buffer.alloc(2 + 4 + 16 + 4 + 4 + 4 + 4 + 4 + digest.length + 4 + 4 + 4 + 4 + 4);
-    let at = head.writeInt16BE(7, 0);
+    const head = Buffer.alloc(2 + (4 + 16) + 2 * (4 + 4) + (4 + digest.length) + 2 * (4 + 4) + (4 + 8) + 4);
+    let at = head.writeInt16BE(8, 0);
     at = head.writeInt32BE(16, at);
     at += id.copy(head, at);
     for (const n of [c.sequence, c.part]) {
@@ -53,29 +65,49 @@ function copyRows(sessionId: string, chunks: readonly EncodedChunk[]): Blob {
       at = head.writeInt32BE(4, at);
       at = head.writeInt32BE(n, at);
     }
+    at = head.writeInt32BE(8, at);
+    at = head.writeBigInt64BE(BigInt(firsts[k]!), at);
     head.writeInt32BE(c.data.length, at);
     parts.push(head, c.data);
-  }
+  });
   parts.push(Buffer.from([0xff, 0xff]));
   return new Blob(parts);
 }
 
-/** Parses a binary COPY of (sequence int4, part int4, data bytea) rows. */
-function parseChunkCopy(buf: Buffer): ChunkRow[] {
-  const rows: ChunkRow[] = [];
+/**
+ * The rows of a binary COPY, each a list of its fields: views into `buf` (no copies), null for NULL.
+ * Readers decode the fields they asked for (int4 and int8 big-endian, text as UTF-8, bytea as is).
+ */
+export function parseCopyRows(buf: Buffer): (Buffer | null)[][] {
+  const rows: (Buffer | null)[][] = [];
   let at = COPY_SIGNATURE.length + 4;
   at += 4 + buf.readInt32BE(at);
   for (;;) {
-    const fields = buf.readInt16BE(at);
+    const count = buf.readInt16BE(at);
     at += 2;
-    if (fields === -1) return rows;
-    const sequence = buf.readInt32BE(at + 4);
-    const part = buf.readInt32BE(at + 12);
-    const length = buf.readInt32BE(at + 16);
-    at += 20;
-    rows.push({ sequence, part, data: buf.subarray(at, at + length) });
-    at += length;
+    if (count === -1) return rows;
+    const fields: (Buffer | null)[] = [];
+    for (let k = 0; k < count; k++) {
+      const length = buf.readInt32BE(at);
+      at += 4;
+      if (length < 0) {
+        fields.push(null);
+      } else {
+        fields.push(buf.subarray(at, at + length));
+        at += length;
+      }
+    }
+    rows.push(fields);
   }
+}
+
+/** Parses a binary COPY of (sequence int4, part int4, data bytea) rows. */
+function parseChunkCopy(buf: Buffer): ChunkRow[] {
+  return parseCopyRows(buf).map(([sequence, part, data]) => ({
+    sequence: sequence!.readInt32BE(0),
+    part: part!.readInt32BE(0),
+    data: data!,
+  }));
 }
 
 function pgliteTx(tx: Transaction): ChunkTx {
@@ -83,12 +115,12 @@ function pgliteTx(tx: Transaction): ChunkTx {
     async query<T>(sql: string, params?: unknown[]) {
       return (await tx.query<T>(sql, params)).rows;
     },
-    async insertChunks(sessionId, chunks) {
+    async insertChunks(sessionId, chunks, firstEvent) {
       await tx.query(
-        `COPY session_event_chunks (session_id, sequence, part, digest, event_count, payload_bytes, data)
+        `COPY session_event_chunks (session_id, sequence, part, digest, event_count, payload_bytes, first_event, data)
          FROM '/dev/blob' WITH (FORMAT binary)`,
         [],
-        { blob: copyRows(sessionId, chunks) },
+        { blob: copyRows(sessionId, chunks, firstEvent) },
       );
     },
   };
@@ -107,12 +139,13 @@ export async function withChunkTx<T>(fn: (tx: ChunkTx) => Promise<T>): Promise<T
       async query<T>(sql: string, params?: unknown[]) {
         return (await client.query(sql, params)).rows as T[];
       },
-      async insertChunks(sessionId, chunks) {
-        const values = chunks.map((_, i) => `($1, $${i * 6 + 2}, $${i * 6 + 3}, $${i * 6 + 4}, $${i * 6 + 5}, $${i * 6 + 6}, $${i * 6 + 7})`);
+      async insertChunks(sessionId, chunks, firstEvent) {
+        const firsts = firstEvents(chunks, firstEvent);
+        const values = chunks.map((_, i) => `($1, ${[2, 3, 4, 5, 6, 7, 8].map((k) => `$${i * 7 + k}`).join(', ')})`);
         await client.query(
-          `INSERT INTO session_event_chunks (session_id, sequence, part, digest, event_count, payload_bytes, data)
+          `INSERT INTO session_event_chunks (session_id, sequence, part, digest, event_count, payload_bytes, first_event, data)
            VALUES ${values.join(', ')}`,
-          [sessionId, ...chunks.flatMap((c) => [c.sequence, c.part, c.digest, c.eventCount, c.payloadBytes, bytea(c.data)])],
+          [sessionId, ...chunks.flatMap((c, k) => [c.sequence, c.part, c.digest, c.eventCount, c.payloadBytes, firsts[k], bytea(c.data)])],
         );
       },
     });

@@ -1,6 +1,7 @@
 import { database } from '../db/client.ts';
 import type { Database } from '../db/index.ts';
-import { bytea } from './chunk-storage.ts';
+import { bytea, firstEvents } from './chunk-storage.ts';
+import { notifyEvents } from './changes.ts';
 import type { EncodedChunk } from './codec.ts';
 
 /*
@@ -178,13 +179,16 @@ async function storeBatch(store: BatchStore, batch: readonly PendingAppend[]): P
       `${param(a.counts.events, 'bigint')}, ${param(a.counts.inputBytes, 'bigint')}, ` +
       `${param(a.counts.outputBytes, 'bigint')}, ${param(a.counts.errorBytes, 'bigint')})`,
   );
-  const chunks = batch.flatMap((a) =>
-    a.chunks.map(
-      (c) =>
+  // A chunk's first event is the session's event count before the append, plus the events of the
+  // append's parts before it.
+  const chunks = batch.flatMap((a) => {
+    const offsets = firstEvents(a.chunks, 0);
+    return a.chunks.map(
+      (c, k) =>
         `(${param(a.sessionId, 'uuid')}, ${param(c.sequence, 'int')}, ${param(c.part, 'int')}, ${param(c.digest, 'text')}, ` +
-        `${param(c.eventCount, 'int')}, ${param(c.payloadBytes, 'int')}, ${store.data(param, c.data)})`,
-    ),
-  );
+        `${param(c.eventCount, 'int')}, ${param(c.payloadBytes, 'int')}, ${param(offsets[k], 'bigint')}, ${store.data(param, c.data)})`,
+    );
+  });
   const rows = await store.query<{ id: string; event_count: string; total: string }>(
     `WITH batch (id, org_id, sequence, events, input_bytes, output_bytes, error_bytes) AS (
        VALUES ${appends.join(', ')}
@@ -194,14 +198,16 @@ async function storeBatch(store: BatchStore, batch: readonly PendingAppend[]): P
               error_bytes = s.error_bytes + b.error_bytes
        FROM batch b
        WHERE s.id = b.id AND s.org_id = b.org_id AND s.next_sequence = b.sequence AND s.status <> 'DONE'
-       RETURNING s.id, s.event_count, s.input_bytes + s.output_bytes + s.error_bytes AS total
+       RETURNING s.id, s.event_count, s.input_bytes + s.output_bytes + s.error_bytes AS total,
+                 s.event_count - b.events AS first_event
      ), chunks AS (
-       INSERT INTO session_event_chunks (session_id, sequence, part, digest, event_count, payload_bytes, data)
-       SELECT c.session_id, c.sequence, c.part, c.digest, c.event_count, c.payload_bytes, c.data
-       FROM (VALUES ${chunks.join(', ')}) AS c (session_id, sequence, part, digest, event_count, payload_bytes, data)
+       INSERT INTO session_event_chunks (session_id, sequence, part, digest, event_count, payload_bytes, first_event, data)
+       SELECT c.session_id, c.sequence, c.part, c.digest, c.event_count, c.payload_bytes, next.first_event + c.event_offset, c.data
+       FROM (VALUES ${chunks.join(', ')}) AS c (session_id, sequence, part, digest, event_count, payload_bytes, event_offset, data)
        JOIN next ON next.id = c.session_id
      )
-     SELECT id::text AS id, event_count::text AS event_count, total::text AS total FROM next`,
+     SELECT id::text AS id, event_count::text AS event_count, total::text AS total, ${notifyEvents('id', 'event_count')}
+     FROM next`,
     values,
     // Small appends (one chunk each) make batches whose text depends only on their size: prepared
     // once per connection, PostgreSQL skips planning (~1 ms of a ~5 ms batch on the 2-core machine).

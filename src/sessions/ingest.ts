@@ -10,6 +10,7 @@ import { assertMayIngest } from './access.ts';
 import { withChunkTx } from './chunk-storage.ts';
 import { encodeAppend } from './codec.ts';
 import { appendIfNext } from './group-commit.ts';
+import { notifyEvents } from './changes.ts';
 import type { EventType, SessionEvent } from './event.ts';
 import {
   type AIAnalysisInput,
@@ -332,12 +333,13 @@ export async function appendSessionEvents(
         expected: session.next_sequence,
       });
     }
-    await tx.insertChunks(sessionId, chunks);
+    await tx.insertChunks(sessionId, chunks, Number(session.event_count));
     const [updated] = await tx.query<{ event_count: string; total: string }>(
       `UPDATE sessions SET next_sequence = next_sequence + 1, event_count = event_count + $2,
               input_bytes = input_bytes + $3, output_bytes = output_bytes + $4, error_bytes = error_bytes + $5
        WHERE id = $1::uuid
-       RETURNING event_count::text AS event_count, (input_bytes + output_bytes + error_bytes)::text AS total`,
+       RETURNING event_count::text AS event_count, (input_bytes + output_bytes + error_bytes)::text AS total,
+                 ${notifyEvents('id', 'event_count')}`,
       [sessionId, counts.events, counts.inputBytes, counts.outputBytes, counts.errorBytes],
     );
     return { sequence, eventCount: Number(updated!.event_count), eventSize: Number(updated!.total) };
@@ -354,6 +356,7 @@ export async function closeSession(viewer: Viewer, sessionId: string, input: Clo
     const session = await tx.session.findFirst({ where: { id: sessionId, orgId: viewer.orgId } });
     if (!session) throw notFound('session not found');
     if (session.status === 'DONE') return session;
+    await tx.$executeRawUnsafe(`SELECT ${notifyEvents('id', 'event_count')} FROM sessions WHERE id = $1::uuid`, sessionId);
     const endDate = input?.endDate ?? new Date();
     if (endDate < session.startDate) throw badInput('endDate must not be before startDate', { field: 'endDate' });
     const eventSize = Number(session.inputBytes + session.outputBytes + session.errorBytes);

@@ -286,16 +286,19 @@ async function writeSession(s: ImportedSession, spool: EventSpool, orgId: string
       }
       let batch: EncodedChunk[] = [];
       let size = 0;
+      let firstEvent = 0;
+      const insert = async () => {
+        await tx.insertChunks(s.id, batch, firstEvent);
+        for (const chunk of batch) firstEvent += chunk.eventCount;
+        batch = [];
+        size = 0;
+      };
       for await (const chunk of spool.chunks()) {
         batch.push(chunk);
         size += chunk.data.length;
-        if (size >= INSERT_BYTES) {
-          await tx.insertChunks(s.id, batch);
-          batch = [];
-          size = 0;
-        }
+        if (size >= INSERT_BYTES) await insert();
       }
-      if (batch.length > 0) await tx.insertChunks(s.id, batch);
+      if (batch.length > 0) await insert();
       return 'imported';
     });
   } catch (err) {
