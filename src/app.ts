@@ -6,6 +6,7 @@ import type { Config } from './config.ts';
 import { setDatabase } from './db/client.ts';
 import { openMigratedDatabase, type Database } from './db/index.ts';
 import { loadDemoSessions } from './demo.ts';
+import { LiveHub } from './live/hub.ts';
 import type { Logger } from './logger.ts';
 import { createOrg, operatorViewer } from './orgs.ts';
 import { createHttpServer, type ServerOptions } from './server.ts';
@@ -13,6 +14,7 @@ import { createHttpServer, type ServerOptions } from './server.ts';
 export interface RunningServer {
   server: http.Server;
   db: Database;
+  live: LiveHub;
   url: string;
   /** Stops accepting, lets in-flight requests finish (up to `graceMs`), then closes the database. */
   stop(graceMs?: number): Promise<void>;
@@ -65,9 +67,17 @@ export async function startServer(
   options: ServerOptions & { out?: (line: string) => void; bootstrap?: boolean } = {},
 ): Promise<RunningServer> {
   const db = await openAppDatabase(config, logger);
+  let live: LiveHub | undefined;
   try {
     if (db.kind === 'pglite' && db.created && options.bootstrap !== false) await bootstrapEmbedded(config, options.out ?? console.log);
-    const server = createHttpServer(config, logger, options);
+    live = await LiveHub.start(
+      db,
+      config.databaseUrl,
+      { maxPerKey: config.maxSubscriptionsPerKey, keyCheckMs: Math.max(1, config.keyCacheSeconds) * 1000 },
+      logger,
+    );
+    const hub = live;
+    const { server, closeWebSockets } = createHttpServer(config, logger, hub, options);
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(config.port, config.host, () => resolve());
@@ -79,15 +89,22 @@ export async function startServer(
     const stop = (graceMs = 10_000) =>
       (stopping ??= (async () => {
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+        // Subscriptions complete (their clients resume elsewhere from their last batch's `next`);
+        // the connections they held become idle, and are closed as they do.
+        await hub.close();
+        const idle = setInterval(() => server.closeIdleConnections(), 50);
         server.closeIdleConnections();
+        closeWebSockets();
         const timer = setTimeout(() => server.closeAllConnections(), graceMs);
         await closed;
         clearTimeout(timer);
+        clearInterval(idle);
         await db.close();
         setDatabase(undefined);
       })());
-    return { server, db, url, stop };
+    return { server, db, live: hub, url, stop };
   } catch (err) {
+    await live?.close();
     await db.close();
     throw err;
   }

@@ -19,6 +19,8 @@ export interface Config {
   maxRequestBytes: number;
   /** How long a checked API key is trusted without asking the database again (0: always ask). */
   keyCacheSeconds: number;
+  /** Live subscriptions one API key may hold on one server (0: no limit). */
+  maxSubscriptionsPerKey: number;
   logLevel: string;
 }
 
@@ -46,6 +48,7 @@ const schema = z.object({
   REEL_MAX_APPEND_BYTES: intIn(1, 256 * 1024 * 1024).default(16 * 1024 * 1024),
   REEL_MAX_APPEND_EVENTS: intIn(1, 10_000_000).default(100_000),
   REEL_KEY_CACHE_SECONDS: intIn(0, 300).default(5),
+  REEL_MAX_SUBSCRIPTIONS_PER_KEY: intIn(0, 1_000_000).default(100),
   REEL_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -81,6 +84,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     maxAppendEvents: e.REEL_MAX_APPEND_EVENTS,
     maxRequestBytes,
     keyCacheSeconds: e.REEL_KEY_CACHE_SECONDS,
+    maxSubscriptionsPerKey: e.REEL_MAX_SUBSCRIPTIONS_PER_KEY,
     logLevel: e.REEL_LOG_LEVEL,
   };
 }

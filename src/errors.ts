@@ -15,6 +15,7 @@ export type ErrorCode =
   | 'SESSION_CLOSED'
   | 'UNSUPPORTED_FORMAT'
   | 'EVENT_STREAM_TOO_LARGE'
+  | 'RATE_LIMITED'
   // The operator's set-up: only the command line meets these.
   | 'INVALID_CONFIG'
   | 'DATA_DIR_LOCKED';
@@ -39,6 +40,17 @@ export const forbidden = (message: string) => new ReelError('FORBIDDEN', message
 export const notFound = (message = 'not found') => new ReelError('NOT_FOUND', message);
 export const badInput = (message: string, details: Details = {}) => new ReelError('BAD_USER_INPUT', message, details);
 export const conflict = (message: string, details: Details = {}) => new ReelError('CONFLICT', message, details);
+
+/** A key's subscriptions end once it is revoked. */
+export const keyRevoked = () => new ReelError('UNAUTHENTICATED', 'the API key was revoked');
+
+/** A key that holds as many live subscriptions as one server allows. */
+export const tooManySubscriptions = (limit: number) =>
+  new ReelError(
+    'RATE_LIMITED',
+    `this API key holds ${limit} live subscriptions on this server, the most allowed (REEL_MAX_SUBSCRIPTIONS_PER_KEY); end one first`,
+    { limit },
+  );
 
 /** Events for a session that was closed. */
 export const sessionClosed = () => new ReelError('SESSION_CLOSED', 'the session is closed; no more events');

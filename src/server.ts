@@ -11,7 +11,9 @@ import { maskErrors } from './graphql/mask-errors.ts';
 import { usePageSizeLimit } from './graphql/pagination.ts';
 import { schema } from './graphql/schema.ts';
 import { sendJson, type Route } from './http.ts';
+import type { LiveHub } from './live/hub.ts';
 import type { Logger } from './logger.ts';
+import { attachWebSocket } from './websocket.ts';
 
 export type ServerContext = { req: http.IncomingMessage; res: http.ServerResponse };
 
@@ -22,6 +24,8 @@ export interface ServerOptions {
 export interface GraphQLOptions {
   now?: () => number;
   keys?: KeyCache;
+  /** Live sessions; without it (tests of other parts), subscriptions fail. */
+  live?: LiveHub;
   /**
    * Whether yoga counts the body's bytes against config.maxRequestBytes as it reads it (default
    * true). Only a body of undeclared length needs that: see createHttpServer.
@@ -61,16 +65,28 @@ export function createGraphQL(
       }),
       graphiql.plugin,
     ],
-    context: async ({ request }) => {
-      const key = bearerKey(request.headers.get('authorization'));
-      return { viewer: key ? await keys.viewer(key) : null, config, downloadSecrets, now };
+    context: async (initial) => {
+      // Over HTTP the key is in the request's header; over WebSocket, in connection_init's payload.
+      const { request, connectionParams } = initial as { request?: Request; connectionParams?: Record<string, unknown> };
+      const header = request ? request.headers.get('authorization') : connectionParams?.Authorization;
+      const key = bearerKey(typeof header === 'string' ? header : null);
+      return { viewer: key ? await keys.viewer(key) : null, config, downloadSecrets, now, live: options.live };
     },
     maskedErrors: { maskError: maskErrors(logger) },
   });
 }
 
-/** The HTTP server: GraphQL at /graphql, download links, health; one log line per request. */
-export function createHttpServer(config: Config, logger: Logger, options: ServerOptions = {}): http.Server {
+export interface HttpServer {
+  server: http.Server;
+  /** Closes the WebSockets (after their subscriptions completed). */
+  closeWebSockets(): void;
+}
+
+/**
+ * The HTTP server: GraphQL at /graphql (over WebSocket too), download links, health; one log line
+ * per request.
+ */
+export function createHttpServer(config: Config, logger: Logger, live: LiveHub, options: ServerOptions = {}): HttpServer {
   const now = options.now ?? Date.now;
   const secrets = downloadSecrets(config);
   if (config.databaseUrl && config.downloadSecrets.length === 0) {
@@ -81,14 +97,14 @@ export function createHttpServer(config: Config, logger: Logger, options: Server
   // within the limit cannot be longer (Node's parser reads exactly that many bytes), so it skips the
   // count; chunked and over-long bodies go to an instance that counts, and answers 413.
   const keys = new KeyCache(config.keyCacheSeconds * 1000, now);
-  const yoga = createGraphQL(config, logger, secrets, { now, keys });
-  const yogaDeclared = createGraphQL(config, logger, secrets, { now, keys, countBody: false });
+  const yoga = createGraphQL(config, logger, secrets, { now, keys, live });
+  const yogaDeclared = createGraphQL(config, logger, secrets, { now, keys, live, countBody: false });
   const declaredWithinLimit = (req: http.IncomingMessage): boolean => {
     const length = req.headers['content-length'];
     return length !== undefined && /^\d+$/.test(length) && Number(length) <= config.maxRequestBytes;
   };
   const routes: Route[] = [downloadRoute(secrets, now)];
-  return http.createServer(async (req, res) => {
+  const server = http.createServer(async (req, res) => {
     const started = process.hrtime.bigint();
     const url = new URL(req.url ?? '/', 'http://localhost');
     res.on('close', () => {
@@ -126,4 +142,6 @@ export function createHttpServer(config: Config, logger: Logger, options: Server
       else res.destroy();
     }
   });
+  const webSockets = attachWebSocket(server, yoga, config.maxRequestBytes);
+  return { server, closeWebSockets: () => webSockets.close() };
 }

@@ -4,6 +4,7 @@ import RelayPlugin from '@pothos/plugin-relay';
 import { DateTimeResolver, JSONResolver, SafeIntResolver } from 'graphql-scalars';
 import type { Viewer } from '../auth/keys.ts';
 import type { Config } from '../config.ts';
+import type { LiveHub } from '../live/hub.ts';
 import { prisma } from '../db/client.ts';
 import type PrismaTypes from '../generated/pothos-prisma-types.ts';
 import { getDatamodel } from '../generated/pothos-prisma-types.ts';
@@ -17,6 +18,8 @@ export interface Context {
   downloadSecrets: string[];
   /** The clock, injectable so tests can expire links without sleeping. */
   now: () => number;
+  /** Live sessions: what subscriptions follow (absent only where a test builds GraphQL alone). */
+  live: LiveHub | undefined;
 }
 
 export const builder = new SchemaBuilder<{

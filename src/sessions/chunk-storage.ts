@@ -180,32 +180,64 @@ export interface PageLimit {
   bytes: number;
 }
 
+/** Where a read resumes: after this chunk (every chunk when undefined). */
+export interface ChunkKey {
+  sequence: number;
+  part: number;
+}
+
 /**
  * The chunks of a session after (sequence, part), in order, up to `limit`; into `page` when given.
  * The byte limit is applied by the database, from the sizes it knows without reading the data.
  */
 export async function readChunkPage(
   sessionId: string,
-  after: { sequence: number; part: number } | undefined,
+  after: ChunkKey | undefined,
   limit: PageLimit,
   page?: PageBuffer,
 ): Promise<ChunkRow[]> {
-  const db = database();
+  if (!isUuid(sessionId)) throw new Error('invalid chunk page request');
+  const rows = `SELECT sequence, part, data FROM ${chunkPageSql(`'${sessionId}'::uuid`, after, limit)} AS page ORDER BY sequence, part`;
+  return parseChunkCopy(await copyOut(rows, page));
+}
+
+/**
+ * SQL for one page of a session's chunks (all their columns, and `before`, the data bytes of the
+ * page's chunks before each): the chunks after `after` (SQL expressions, or every chunk), the next
+ * `limit.chunks` first, then those that start within `limit.bytes` (octet_length of a stored bytea
+ * reads its header, not its TOASTed data: the rows left out are never read). COPY takes no
+ * parameters: every value interpolated is validated here, or is SQL of the caller's.
+ */
+export function chunkPageSql(sessionIdSql: string, after: ChunkKey | { sequence: string; part: string } | undefined, limit: PageLimit): string {
   const from = after ?? { sequence: -1, part: -1 };
+  const numbers = [limit.chunks, limit.bytes, ...(typeof from.sequence === 'number' ? [from.sequence, from.part] : [])];
+  if (!numbers.every((n) => Number.isSafeInteger(n))) throw new Error('invalid chunk page request');
+  return `(SELECT * FROM (
+            SELECT *, sum(octet_length(data)) OVER (ORDER BY sequence, part) - octet_length(data) AS before
+            FROM (SELECT * FROM session_event_chunks
+                  WHERE session_id = ${sessionIdSql} AND (sequence, part) > (${from.sequence}, ${from.part})
+                  ORDER BY sequence, part LIMIT ${limit.chunks}) AS next
+          ) AS page WHERE before < ${limit.bytes})`;
+}
+
+/**
+ * The rows of a query, in PostgreSQL's binary COPY format (parse them with parseCopyRows); into
+ * `page` when given. bytea through a plain query arrives as hex text (twice the bytes, then a
+ * string, then a copy; on PGlite a JavaScript loop); binary COPY hands over the bytes as they are.
+ */
+export async function copyOut(query: string, page?: PageBuffer): Promise<Buffer> {
+  const db = database();
   if (db.pglite) {
-    const result = await db.pglite.query(chunkPageCopy(sessionId, from, limit, "'/dev/blob'"));
-    if (!result.blob) return [];
-    return parseChunkCopy(Buffer.from(await result.blob.arrayBuffer()));
+    const result = await db.pglite.query(`COPY (${query}) TO '/dev/blob' WITH (FORMAT binary)`);
+    return result.blob ? Buffer.from(await result.blob.arrayBuffer()) : EMPTY_COPY;
   }
-  // bytea through a plain query arrives as hex text (twice the bytes, then a string, then a copy);
-  // binary COPY hands over the bytes as they are, in the format the PGlite branch already parses.
   const client = await db.pool!.connect();
   try {
-    const copy = client.query(copyTo(chunkPageCopy(sessionId, from, limit, 'STDOUT')));
+    const copy = client.query(copyTo(`COPY (${query}) TO STDOUT WITH (FORMAT binary)`));
     if (!page) {
       const pieces: Buffer[] = [];
       for await (const piece of copy) pieces.push(piece as Buffer);
-      return parseChunkCopy(Buffer.concat(pieces));
+      return Buffer.concat(pieces);
     }
     let length = 0;
     for await (const piece of copy as AsyncIterable<Buffer>) {
@@ -216,31 +248,11 @@ export async function readChunkPage(
       }
       length += piece.copy(page.bytes, length);
     }
-    return parseChunkCopy(page.bytes.subarray(0, length));
+    return page.bytes.subarray(0, length);
   } finally {
     client.release();
   }
 }
 
-/**
- * The COPY of one page of chunks. COPY takes no parameters: every value interpolated is validated
- * first. The next `limit.chunks` rows are taken first, then those that start within `limit.bytes`
- * (octet_length of a stored bytea reads its header, not its TOASTed data: the rows left out are
- * never read).
- */
-function chunkPageCopy(
-  sessionId: string,
-  from: { sequence: number; part: number },
-  limit: PageLimit,
-  target: 'STDOUT' | "'/dev/blob'",
-): string {
-  if (!isUuid(sessionId) || ![from.sequence, from.part, limit.chunks, limit.bytes].every(Number.isSafeInteger)) {
-    throw new Error('invalid chunk page request');
-  }
-  return `COPY (SELECT sequence, part, data FROM (
-            SELECT sequence, part, data, sum(octet_length(data)) OVER (ORDER BY sequence, part) - octet_length(data) AS before
-            FROM (SELECT sequence, part, data FROM session_event_chunks
-                  WHERE session_id = '${sessionId}' AND (sequence, part) > (${from.sequence}, ${from.part})
-                  ORDER BY sequence, part LIMIT ${limit.chunks}) AS next
-          ) AS page WHERE before < ${limit.bytes} ORDER BY sequence, part) TO ${target} WITH (FORMAT binary)`;
-}
+/** A COPY of no rows: what PGlite's empty result stands for. */
+const EMPTY_COPY = Buffer.concat([COPY_SIGNATURE, Buffer.alloc(8), Buffer.from([0xff, 0xff])]);

@@ -16,6 +16,8 @@ describe('configuration', () => {
     expect(c.dbPoolSize).toBe(20);
     expect(loadConfig({ REEL_DB_POOL_SIZE: '64' }).dbPoolSize).toBe(64);
     expect(loadConfig({ REEL_KEY_CACHE_SECONDS: '0' }).keyCacheSeconds).toBe(0);
+    expect(loadConfig({}).maxSubscriptionsPerKey).toBe(100);
+    expect(loadConfig({ REEL_MAX_SUBSCRIPTIONS_PER_KEY: '0' }).maxSubscriptionsPerKey).toBe(0);
   });
 
   it('keeps the public URL path prefix and takes rotation secrets', () => {
@@ -40,6 +42,7 @@ describe('configuration', () => {
     ['REEL_DB_POOL_SIZE', '0'],
     ['REEL_KEY_CACHE_SECONDS', '301'],
     ['REEL_KEY_CACHE_SECONDS', '-1'],
+    ['REEL_MAX_SUBSCRIPTIONS_PER_KEY', 'many'],
     ['REEL_LOG_LEVEL', 'loud'],
   ])('rejects %s=%s naming the variable', (name, value) => {
     expect(() => loadConfig({ [name]: value })).toThrow(ReelError);

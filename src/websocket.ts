@@ -1,0 +1,69 @@
+import type http from 'node:http';
+import type { ExecutionArgs } from 'graphql';
+import { useServer } from 'graphql-ws/use/ws';
+import type { YogaServerInstance } from 'graphql-yoga';
+import { WebSocketServer } from 'ws';
+import type { Context } from './graphql/builder.ts';
+import type { ServerContext } from './server.ts';
+
+/** How often an idle WebSocket is pinged (and dropped when it does not answer). */
+const KEEP_ALIVE_MS = 12_000;
+
+interface Envelope {
+  execute: (args: ExecutionArgs) => unknown;
+  subscribe: (args: ExecutionArgs) => unknown;
+}
+
+/**
+ * GraphQL over WebSocket (the graphql-ws protocol) at /graphql, through the same yoga instance as
+ * HTTP: the same schema, plugins, limits and error masking. The key comes in the connection_init
+ * payload ({"Authorization": "Bearer <key>"}); an operation without a valid one gets UNAUTHENTICATED
+ * as its result, as over HTTP.
+ */
+export function attachWebSocket(
+  server: http.Server,
+  yoga: YogaServerInstance<ServerContext, Context>,
+  maxMessageBytes: number,
+): { close(): void } {
+  const wss = new WebSocketServer({ noServer: true, maxPayload: maxMessageBytes });
+  server.on('upgrade', (req, socket, head) => {
+    if (new URL(req.url ?? '/', 'http://localhost').pathname !== '/graphql') {
+      socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      return;
+    }
+    wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
+  });
+  useServer<Record<string, unknown> | undefined>(
+    {
+      execute: (args) => (args.rootValue as Envelope).execute(args) as never,
+      subscribe: (args) => (args.rootValue as Envelope).subscribe(args) as never,
+      onSubscribe: async (ctx, _id, params) => {
+        const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
+          ...ctx,
+          req: ctx.extra.request,
+          socket: ctx.extra.socket,
+          params,
+          connectionParams: ctx.connectionParams,
+        });
+        const args = {
+          schema,
+          operationName: params.operationName,
+          document: parse(params.query),
+          variableValues: params.variables,
+          contextValue: await contextFactory(),
+          rootValue: { execute, subscribe } satisfies Envelope,
+        };
+        const errors = validate(args.schema, args.document);
+        return errors.length > 0 ? errors : args;
+      },
+    },
+    wss,
+    KEEP_ALIVE_MS,
+  );
+  return {
+    close() {
+      for (const ws of wss.clients) ws.close(1001, 'server stopping');
+      wss.close();
+    },
+  };
+}
