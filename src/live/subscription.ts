@@ -22,7 +22,8 @@ class Subscriber implements LiveSubscriber {
   /** One past the last event of the chunks read. */
   private events: number;
   private readonly pending: PendingEvents;
-  private status: SessionStatus = 'OPEN';
+  /** What batches before the last say: READY or OPEN (DONE is the last batch's alone). */
+  private status: Exclude<SessionStatus, 'DONE'> = 'OPEN';
   private done = false;
   private attached = false;
   private failure: ReelError | undefined;
@@ -50,7 +51,7 @@ class Subscriber implements LiveSubscriber {
       return false;
     }
     this.take(chunks);
-    this.status = status;
+    this.setStatus(status);
     if (done) this.done = true;
     this.signal();
     return true;
@@ -64,6 +65,10 @@ class Subscriber implements LiveSubscriber {
   end(): void {
     this.ended = true;
     this.signal();
+  }
+
+  private setStatus(status: SessionStatus): void {
+    this.status = status === 'DONE' ? 'OPEN' : status;
   }
 
   private signal(): void {
@@ -110,7 +115,7 @@ class Subscriber implements LiveSubscriber {
       return;
     }
     this.take(tail.chunks);
-    this.status = tail.status;
+    this.setStatus(tail.status);
     if (tail.cut) return;
     if (tail.status === 'DONE' && this.events >= tail.eventCount) this.done = true;
     else this.attached = this.hub.attach(this, this.events);
