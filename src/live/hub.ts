@@ -127,12 +127,19 @@ export class LiveHub {
     }
   }
 
-  /** Live subscriptions, by key (for tests and metrics). */
+  /** Live subscriptions (of one key, or all). */
   subscriptions(keyId?: string): number {
     if (keyId !== undefined) return this.byKey.get(keyId)?.size ?? 0;
     let n = 0;
     for (const set of this.byKey.values()) n += set.size;
     return n;
+  }
+
+  /** Sessions followed, and subscriptions attached to their feeds (the others are catching up). */
+  following(): { sessions: number; subscriptions: number } {
+    let subscriptions = 0;
+    for (const feed of this.feeds.values()) subscriptions += feed.subscribers.size;
+    return { sessions: this.feeds.size, subscriptions };
   }
 
   /**
