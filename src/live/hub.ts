@@ -27,7 +27,7 @@ import type { SessionStatus } from '../generated/prisma/enums.ts';
  */
 
 /** What one read of a feed (or a catch-up page) takes at most. */
-export const READ_LIMIT: PageLimit = { chunks: 256, bytes: 1024 * 1024 };
+export const READ_LIMIT: PageLimit = { chunks: 1024, bytes: 1024 * 1024 };
 /** Chunks a subscriber may hold unsent before its feed lets go of it. */
 export const LIVE_BACKLOG_BYTES = 4 * 1024 * 1024;
 /** Feeds read in one round. */

@@ -135,6 +135,19 @@ describe.each(TRANSPORTS)('sessionEvents over %s', (transport: Transport) => {
     live.close();
   });
 
+  it('cuts batches at 10,000 events, so that a run of keystrokes stays a reasonable message', async () => {
+    const keys = Array.from({ length: 12_345 }, (_, k) => ev(k / 100, 'i', String.fromCharCode(97 + (k % 26))));
+    const id = await ingest(app, recorder, {}, [keys]);
+    const live = subscribe(app.url, admin, { id }, transport);
+    await live.until(isDone, 30_000);
+    expect(batches(live.results).map((b) => [b.events.length, b.next, b.status])).toEqual([
+      [10_000, 10_000, 'OPEN'],
+      [2_345, 12_345, 'DONE'],
+    ]);
+    expect(live.events()).toEqual(indexed(keys));
+    live.close();
+  });
+
   it('refuses without a key, for an unknown or invisible session, for a reviewer, and a negative fromEvent', async () => {
     const id = await ingest(app, recorder, { userId: 'alice', review: { type: 'JIT', status: 'APPROVED', groups: [{ group: 'dba', status: 'APPROVED' }] } }, [
       [ev(0, 'o', 'x')],

@@ -60,6 +60,7 @@ export function subscribe(baseUrl: string, key: string | undefined, variables: S
   let settle: (outcome: { completed: boolean; error?: unknown }) => void = () => {};
   const ended = new Promise<{ completed: boolean; error?: unknown }>((resolve) => (settle = resolve));
   let finished = false;
+  let failure: unknown;
   const sink = {
     next: (result: unknown) => {
       results.push(result as LiveResult);
@@ -67,6 +68,7 @@ export function subscribe(baseUrl: string, key: string | undefined, variables: S
     },
     error: (error: unknown) => {
       finished = true;
+      failure = error;
       settle({ completed: false, error });
       notify();
     },
@@ -117,7 +119,8 @@ export function subscribe(baseUrl: string, key: string | undefined, variables: S
           } else if (finished) {
             waiters.delete(check);
             clearTimeout(timer);
-            reject(new Error(`subscription ended before the condition held: ${JSON.stringify(results).slice(0, 500)}`));
+            const why = failure === undefined ? 'completed' : `failed: ${failure instanceof Error ? failure.message : JSON.stringify(failure)}`;
+            reject(new Error(`subscription ${why} before the condition held: ${JSON.stringify(results).slice(0, 500)}`));
           }
         };
         const timer = setTimeout(() => {
