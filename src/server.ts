@@ -142,6 +142,11 @@ export function createHttpServer(config: Config, logger: Logger, live: LiveHub, 
       else res.destroy();
     }
   });
+  // Node closes an idle keep-alive connection after 5 s by default, which races a client (or a load
+  // balancer) sending its next request on it at that moment: the request fails with ECONNRESET.
+  // Clients and proxies drop idle connections sooner than this (load balancers commonly at 60 s).
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 66_000;
   const webSockets = attachWebSocket(server, yoga, config.maxRequestBytes);
   return { server, closeWebSockets: () => webSockets.close() };
 }

@@ -8,6 +8,7 @@ import type { ServerContext } from './server.ts';
 
 /** How often an idle WebSocket is pinged (and dropped when it does not answer). */
 const KEEP_ALIVE_MS = 12_000;
+const CONNECTION_INIT_WAIT_MS = 10_000;
 
 interface Envelope {
   execute: (args: ExecutionArgs) => unknown;
@@ -35,6 +36,9 @@ export function attachWebSocket(
   });
   useServer<Record<string, unknown> | undefined>(
     {
+      // A socket that has not sent connection_init by then is closed (4408); graphql-ws's 3 s
+      // default failed busy clients on a loaded machine.
+      connectionInitWaitTimeout: CONNECTION_INIT_WAIT_MS,
       execute: (args) => (args.rootValue as Envelope).execute(args) as never,
       subscribe: (args) => (args.rootValue as Envelope).subscribe(args) as never,
       onSubscribe: async (ctx, _id, params) => {

@@ -119,7 +119,7 @@ export function subscribe(baseUrl: string, key: string | undefined, variables: S
           } else if (finished) {
             waiters.delete(check);
             clearTimeout(timer);
-            const why = failure === undefined ? 'completed' : `failed: ${failure instanceof Error ? failure.message : JSON.stringify(failure)}`;
+            const why = failure === undefined ? 'completed' : `failed: ${describe(failure)}`;
             reject(new Error(`subscription ${why} before the condition held: ${JSON.stringify(results).slice(0, 500)}`));
           }
         };
@@ -141,3 +141,10 @@ export const isDone = (results: LiveResult[]): boolean => results.at(-1)?.data?.
 /** The number of events received so far. */
 export const received = (n: number) => (results: LiveResult[]) =>
   results.reduce((k, r) => k + (r.data?.sessionEvents.events.length ?? 0), 0) >= n;
+
+/** What a transport's failure says: an Error's message, a WebSocket close's code and reason. */
+function describe(failure: unknown): string {
+  if (failure instanceof Error) return failure.message;
+  const { type, code, reason, message } = failure as { type?: string; code?: number; reason?: string; message?: string };
+  return [type, code, reason, message].filter((x) => x !== undefined && x !== '').join(' ') || String(failure);
+}
