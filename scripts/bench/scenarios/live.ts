@@ -2,7 +2,7 @@ import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import type { RunContext } from '../context.ts';
 import { TYPE_NAME } from '../data.ts';
 import { gqlOk } from '../http.ts';
-import { connectInspector } from '../inspector.ts';
+import { connectInspector, type Inspector } from '../inspector.ts';
 import { backendsCpuBetween, databaseBackendsCpu, freePort, startServer, type ServerProcess } from '../proc.ts';
 import { APPEND, appendVariables, openSession } from '../sessions.ts';
 import { MiB, percentile } from '../stats.ts';
@@ -282,8 +282,9 @@ function check(followers: Follower[]): DeliveryCheck {
  * stored append, so that each subscription is known to be established (it has received that first
  * batch) before the window starts; after the window the sessions are closed and every subscriber
  * must complete after a DONE batch, having received every event exactly once and in order, as sent.
- * Then, on a freshly started server per transport, `--live-idle` subscriptions to as many open
- * sessions that receive no appends, and the server's RSS before and after.
+ * Then, on a freshly started server per transport (a smoke run: replica B), `--live-idle`
+ * subscriptions to as many open sessions that receive no appends, and the server's RSS before and
+ * after, each read after a full GC.
  */
 export async function runLive(ctx: RunContext): Promise<LiveScenarioResult | undefined> {
   const { opts, db, log } = ctx;
@@ -340,8 +341,22 @@ export async function runLive(ctx: RunContext): Promise<LiveScenarioResult | und
 
   // ---- under load: two replicas, recorders with and without subscribers ----
   const a = opts.smoke ? await ctx.server('reel') : await ctx.fresh('reel');
-  const b = await startServer({ kind: 'reel', env: db.env, logDir: ctx.logDir, cpuProfDir: opts.cpuProfDir });
+  // A smoke run checks the idle subscriptions on replica B (with the inspector) rather than start another server.
+  const bInspector = opts.smoke ? await freePort() : undefined;
+  const b = await startServer({
+    kind: 'reel',
+    env: db.env,
+    logDir: ctx.logDir,
+    cpuProfDir: opts.cpuProfDir,
+    nodeArgs: bInspector ? [`--inspect=127.0.0.1:${bInspector}`] : [],
+  });
   const servers = [a, b];
+  let idleServer: { server: ServerProcess; inspector: Inspector; owned: boolean } | undefined;
+  const stopIdle = async () => {
+    idleServer?.inspector.close();
+    if (idleServer?.owned) await idleServer.server.stop();
+    idleServer = undefined;
+  };
   try {
     const measure = async (subscribed: boolean): Promise<LiveWindow> => {
       // The recorder of session s appends through replica s % 2.
@@ -431,29 +446,23 @@ export async function runLive(ctx: RunContext): Promise<LiveScenarioResult | und
       const y = await measure(!first);
       result.repeats.push(first ? { with: x, without: y } : { without: x, with: y });
     }
-  } finally {
-    await b.stop();
-  }
 
-  // ---- idle: many subscriptions, nothing appended ----
-  // The sessions are made through the server of the load (the idle servers' baseline must not
-  // include their making), then each transport gets a server of its own (a smoke run: one for both),
-  // started with the inspector so that RSS is read after a full GC.
-  const idleSessions = await inPool(opts.liveIdle, 16, (s) => primed(a, s));
-  if (!opts.smoke) await ctx.stopAll();
-  let idleServer: { server: ServerProcess; inspector: Awaited<ReturnType<typeof connectInspector>> } | undefined;
-  const stopIdle = async () => {
-    idleServer?.inspector.close();
-    await idleServer?.server.stop();
-    idleServer = undefined;
-  };
-  try {
+    // ---- idle: many subscriptions, nothing appended ----
+    // The sessions are made through replica A (the idle servers' baseline must not include their
+    // making), then each transport gets a freshly started server of its own, with the inspector so
+    // that RSS is read after a full GC (a smoke run: replica B, for both).
+    const idleSessions = await inPool(opts.liveIdle, 16, (s) => primed(a, s));
+    if (!opts.smoke) {
+      await b.stop();
+      await ctx.stopAll();
+    }
     for (const t of LIVE_TRANSPORTS) {
-      if (!idleServer || !opts.smoke) {
+      if (bInspector) idleServer ??= { server: b, inspector: await connectInspector(bInspector), owned: false };
+      else {
         await stopIdle();
         const port = await freePort();
         const server = await startServer({ kind: 'reel', env: db.env, logDir: ctx.logDir, cpuProfDir: opts.cpuProfDir, nodeArgs: [`--inspect=127.0.0.1:${port}`] });
-        idleServer = { server, inspector: await connectInspector(port) };
+        idleServer = { server, inspector: await connectInspector(port), owned: true };
       }
       const { server, inspector } = idleServer;
       const open = (count: number) =>
@@ -506,6 +515,7 @@ export async function runLive(ctx: RunContext): Promise<LiveScenarioResult | und
     }
   } finally {
     await stopIdle();
+    await b.stop();
   }
   return result;
 }
