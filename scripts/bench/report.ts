@@ -288,7 +288,7 @@ export function liveNumbers(l: LiveScenarioResult) {
         ];
       }),
     ) as Record<'with' | 'without', { clientCpu: number; serverCpu: number; databaseCpu: number; serverMsPerAppend: number; loopDelayP99: number; ackP99: number }>,
-    idle: l.idle.map((i) => ({ ...i, growth: i.rssAfter - i.rssBefore })),
+    idle: l.idle,
   };
 }
 
@@ -442,8 +442,9 @@ export function rows(run: DbRun): Row[] {
         min: '',
         max: '',
         note:
-          `${f(i.rssBefore / MiB, 1)} → ${f(i.rssAfter / MiB, 1)} MiB after a full GC each (${f(i.rssSettled / MiB, 1)} MiB before the second), ${f(i.growth / 1024 / i.subscriptions, 1)} KiB per subscription; ` +
-          `JS heap ${f(i.heapBefore / MiB, 1)} → ${f(i.heapAfter / MiB, 1)} MiB (${f((i.heapAfter - i.heapBefore) / 1024 / i.subscriptions, 1)} KiB each); established in ${f(i.establishMs / 1000, 1)} s; ${f(i.open)} open, ${f(i.failed)} failed${i.firstError ? `: ${i.firstError.slice(0, 120).replace(/[|\n]/g, ' ')}` : ''}`,
+          `RSS ${f(i.rssBefore / MiB, 1)} → ${f(i.rssAfter / MiB, 1)} MiB with them → ${f(i.rssClosed / MiB, 1)} MiB closed, each after a full GC (${f(i.rssSettled / MiB, 1)} MiB before the GC with them open); ` +
+          `growth over the lower baseline, ${f(i.growth / 1024 / i.subscriptions, 1)} KiB per subscription; ` +
+          `JS heap ${f(i.heapBefore / MiB, 1)} → ${f(i.heapAfter / MiB, 1)} → ${f(i.heapClosed / MiB, 1)} MiB (${f((i.heapAfter - i.heapBefore) / 1024 / i.subscriptions, 1)} KiB each); established in ${f(i.establishMs / 1000, 1)} s; ${f(i.open)} open, ${f(i.failed)} failed${i.firstError ? `: ${i.firstError.slice(0, 120).replace(/[|\n]/g, ' ')}` : ''}`,
       });
     }
   }
@@ -571,7 +572,7 @@ export function markdownSection(run: DbRun): string {
     md.push(
       `- live: ${l.sessions} sessions with a recorder each (alternating replicas, calls of ${o.liveKib.join('–')} KiB for ${l.seconds} s windows after ${l.warmupSeconds} s warm-up), ` +
         `${l.subscribers} ${TRANSPORT_NAME[l.transport]} subscribers (half of each session's on each replica), with and without them back to back (alternating order per repeat); ` +
-        `${f(l.idleSessions)} idle subscriptions (one per open session) per transport on a fresh server, RSS read ${f(l.settleMs / 1000)} s after warm-up and after establishing them, each time after a full GC`,
+        `${f(l.idleSessions)} idle subscriptions (one per open session) per transport on a fresh server, RSS read ${f(l.settleMs / 1000)} s after warm-up, after establishing them and after closing them, each time after a full GC`,
     );
   }
   md.push('', '| scenario | metric | median | min | max | note |', '|---|---|--:|--:|--:|---|');
@@ -637,7 +638,7 @@ export function jsonRun(run: DbRun): unknown {
           }),
         ),
       ),
-      numbers: (({ idle, ...rest }) => ({ ...rest, idle: idle.map((i) => ({ transport: i.transport, growth: i.growth })) }))(liveNumbers(run.live)),
+      numbers: (({ idle: _idle, ...rest }) => rest)(liveNumbers(run.live)),
     },
     ingest: run.ingest && {
       ...run.ingest,

@@ -62,14 +62,23 @@ export interface IdleResult {
   establishMs: number;
   /**
    * The server's RSS (VmRSS), bytes: after warm-up, settling and a full GC; with the subscriptions
-   * open, after settling (rssSettled) and after a full GC (rssAfter).
+   * open, after settling (rssSettled) and after a full GC (rssAfter); once they are closed again,
+   * after settling and a full GC (rssClosed).
    */
   rssBefore: number;
   rssSettled: number;
   rssAfter: number;
-  /** The JavaScript heap's used size at rssBefore and rssAfter, bytes. */
+  rssClosed: number;
+  /**
+   * RSS growth: rssAfter less the lower of rssBefore and rssClosed. RSS moves by tens of MiB on its
+   * own at times (memory the allocators give back later); a baseline caught high shows as a lower
+   * RSS once the subscriptions are closed, and is not taken.
+   */
+  growth: number;
+  /** The JavaScript heap's used size at rssBefore, rssAfter and rssClosed, bytes. */
   heapBefore: number;
   heapAfter: number;
+  heapClosed: number;
   /** Subscriptions still open when rssAfter was read. */
   open: number;
   failed: number;
@@ -297,7 +306,7 @@ export async function runLive(ctx: RunContext): Promise<LiveScenarioResult | und
   const S = opts.liveSessions;
   const N = opts.liveSubscribers;
   const transport = opts.liveTransport;
-  const settleMs = opts.smoke ? 500 : 3000;
+  const settleMs = opts.smoke ? 500 : 2000;
   const key = db.key;
   const database = new URL(db.databaseUrl!).pathname.slice(1);
   const pool = work.json.length;
@@ -491,6 +500,9 @@ export async function runLive(ctx: RunContext): Promise<LiveScenarioResult | und
       const establishMs = performance.now() - started;
       const after = await settled();
       const failedOnes = followers.filter((f) => f.error !== undefined || f.ended);
+      const stillOpen = followers.filter((f) => !f.ended).length;
+      for (const f of followers) f.close();
+      const closed = await settled();
       const r: IdleResult = {
         transport: t,
         subscriptions: followers.length,
@@ -498,19 +510,22 @@ export async function runLive(ctx: RunContext): Promise<LiveScenarioResult | und
         rssBefore: before.collected,
         rssSettled: after.settled,
         rssAfter: after.collected,
+        rssClosed: closed.collected,
+        growth: after.collected - Math.min(before.collected, closed.collected),
         heapBefore: before.heap,
         heapAfter: after.heap,
-        open: followers.filter((f) => !f.ended).length,
+        heapClosed: closed.heap,
+        open: stillOpen,
         failed: failedOnes.length,
         firstError: failedOnes[0]?.error ?? (failedOnes[0] ? 'ended' : undefined),
       };
-      for (const f of followers) f.close();
       result.idle.push(r);
       const mib = (n: number) => (n / MiB).toFixed(1);
       log(
         `  idle ${TRANSPORT_NAME[t]}: ${r.subscriptions} subscriptions established in ${(establishMs / 1000).toFixed(1)} s; RSS after GC ${mib(r.rssBefore)} → ` +
-          `${mib(r.rssAfter)} MiB (+${mib(r.rssAfter - r.rssBefore)} MiB, ${((r.rssAfter - r.rssBefore) / 1024 / r.subscriptions).toFixed(1)} KiB each; ` +
-          `${mib(r.rssSettled)} MiB before that GC; JS heap ${mib(r.heapBefore)} → ${mib(r.heapAfter)} MiB); ${r.open} open, ${r.failed} failed${r.firstError ? `: ${r.firstError.slice(0, 200)}` : ''}`,
+          `${mib(r.rssAfter)} → ${mib(r.rssClosed)} MiB once closed: growth ${mib(r.growth)} MiB, ${(r.growth / 1024 / r.subscriptions).toFixed(1)} KiB each ` +
+          `(${mib(r.rssSettled)} MiB before the GC with them open; JS heap ${mib(r.heapBefore)} → ${mib(r.heapAfter)} → ${mib(r.heapClosed)} MiB); ` +
+          `${r.open} open, ${r.failed} failed${r.firstError ? `: ${r.firstError.slice(0, 200)}` : ''}`,
       );
     }
   } finally {
