@@ -18,6 +18,7 @@ import { runAppends } from './bench/scenarios/appends.ts';
 import { runDownload } from './bench/scenarios/download.ts';
 import { runIngest } from './bench/scenarios/ingest.ts';
 import { runInline } from './bench/scenarios/inline.ts';
+import { runLive } from './bench/scenarios/live.ts';
 import { runQuery } from './bench/scenarios/query.ts';
 import { runReplicas } from './bench/scenarios/replicas.ts';
 import { loadSession } from './bench/sessions.ts';
@@ -72,6 +73,11 @@ async function runDatabase(opts: BenchOptions, env: Environment, kind: DbKind, w
       appendWarmupSeconds: opts.appendWarmupSeconds,
       replicaSessions: opts.replicaSessions,
       replicaDownloadMib: opts.replicaDownloadMib,
+      liveSessions: opts.liveSessions,
+      liveSubscribers: opts.liveSubscribers,
+      liveIdle: opts.liveIdle,
+      liveKib: opts.liveKib,
+      liveTransport: opts.liveTransport,
       sessions: opts.sessions,
       connections: opts.connections,
       querySeconds: opts.querySeconds,
@@ -149,6 +155,11 @@ async function runDatabase(opts: BenchOptions, env: Environment, kind: DbKind, w
     if (want('replicas')) {
       log(`${kind}: two replicas on one database`);
       run.replicas = await runReplicas(ctx);
+    }
+
+    if (want('live')) {
+      log(`${kind}: live subscribers on two replicas`);
+      run.live = await runLive(ctx);
     }
 
     if (want('download')) {

@@ -12,7 +12,7 @@ export interface BenchEvent {
   data: Buffer;
 }
 
-const TYPE_NAME: Record<Kind, string> = { i: 'INPUT', o: 'OUTPUT', e: 'ERROR' };
+export const TYPE_NAME: Record<Kind, string> = { i: 'INPUT', o: 'OUTPUT', e: 'ERROR' };
 
 /** mulberry32: small, fast, seeded. */
 export function rng(seed: number): () => number {
@@ -368,19 +368,21 @@ export function* batchCalls(events: Iterator<BenchEvent>, bytes: number, batchBy
 }
 
 /**
- * Append calls of exactly `callBytes` payload each, as a gateway that flushes its buffer at a size
- * sends them: an event that does not fit is cut at that byte and its rest opens the next call.
- * Endless, or until `totalBytes` have been sent.
+ * Append calls of exactly `callBytes` payload each (or, given a function, of the size it returns for
+ * each call), as a gateway that flushes its buffer at a size sends them: an event that does not fit
+ * is cut at that byte and its rest opens the next call. Endless, or until `totalBytes` have been sent.
  */
-export function* fixedSizeCalls(events: Iterator<BenchEvent>, callBytes: number, totalBytes = Infinity): Generator<BenchEvent[]> {
+export function* fixedSizeCalls(events: Iterator<BenchEvent>, callBytes: number | (() => number), totalBytes = Infinity): Generator<BenchEvent[]> {
   let carry: BenchEvent | undefined;
-  for (let sent = 0; sent < totalBytes; sent += callBytes) {
+  for (let sent = 0; sent < totalBytes; ) {
+    const bytes = typeof callBytes === 'number' ? callBytes : callBytes();
+    sent += bytes;
     const call: BenchEvent[] = [];
     let size = 0;
-    while (size < callBytes) {
+    while (size < bytes) {
       const ev = carry ?? (events.next().value as BenchEvent);
       carry = undefined;
-      const room = callBytes - size;
+      const room = bytes - size;
       if (ev.data.length > room) {
         call.push({ ...ev, data: ev.data.subarray(0, room) });
         carry = { ...ev, data: ev.data.subarray(room) };

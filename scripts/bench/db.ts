@@ -73,6 +73,8 @@ export async function createBenchDatabase(kind: DbKind, serverUrl: string, workD
       // The inline scenario renders a whole 8 MiB session, whose JSON text is larger than the
       // default 8 MiB cap; the cap does not change the rendering's cost.
       REEL_MAX_INLINE_STREAM_BYTES: String(256 * 1024 * 1024),
+      // The live scenario holds a thousand subscriptions of the one key on one server.
+      REEL_MAX_SUBSCRIPTIONS_PER_KEY: '0',
     },
     orgId,
     keyId: key.id,

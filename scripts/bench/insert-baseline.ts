@@ -69,9 +69,11 @@ function window(kind: BaselineKind, clients: number, done: Completion[], errors:
   return { kind, clients, inserts: counted.length, elapsedMs: Math.max(0, until - warmupMs), errors, firstError, latencies: counted.map((c) => c.ms) };
 }
 
+// first_event grows with the sequence, as a session's does (it is indexed with the session id).
 const insertSql = (sessionExpr: string, dataExpr: string, row: BaselineRow) =>
-  `INSERT INTO ${TABLE} (session_id, sequence, part, digest, event_count, payload_bytes, data) ` +
-  `VALUES (${sessionExpr}, nextval('${SEQUENCE}'), 0, '${row.digest}', ${row.eventCount}, ${row.payloadBytes}, ${dataExpr})`;
+  `INSERT INTO ${TABLE} (session_id, sequence, part, digest, event_count, payload_bytes, first_event, data) ` +
+  `SELECT ${sessionExpr}, n, 0, '${row.digest}', ${row.eventCount}, ${row.payloadBytes}, n * ${row.eventCount}, ${dataExpr} ` +
+  `FROM (SELECT nextval('${SEQUENCE}') AS n) AS s`;
 
 /** A client's session id: the client number in the last group of a fixed UUID. */
 const clientUuid = (n: number) => `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`;

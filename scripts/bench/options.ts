@@ -1,7 +1,8 @@
 import { parseArgs } from 'node:util';
+import { LIVE_TRANSPORTS, type LiveTransport } from './subscribers.ts';
 
 export type DbKind = 'pglite' | 'postgres';
-export const SCENARIOS = ['download', 'inline', 'ingest', 'appends', 'replicas', 'query'] as const;
+export const SCENARIOS = ['download', 'inline', 'ingest', 'appends', 'replicas', 'live', 'query'] as const;
 export const DOWNLOAD_SHAPES = ['terminal', 'psql', 'small'] as const;
 export type DownloadShape = (typeof DOWNLOAD_SHAPES)[number];
 export type Scenario = (typeof SCENARIOS)[number];
@@ -33,6 +34,14 @@ export interface BenchOptions {
   /** Replicas scenario: appending sessions in all, and the size of the session downloaded, MiB. */
   replicaSessions: number;
   replicaDownloadMib: number;
+  /** Live scenario: sessions appended to, subscribers spread over them, idle subscriptions for the RSS check. */
+  liveSessions: number;
+  liveSubscribers: number;
+  liveIdle: number;
+  /** Live scenario: payload of an append call, KiB, drawn evenly from [min, max]. */
+  liveKib: [number, number];
+  /** Live scenario: transport of the subscribers under load (the idle check runs both). */
+  liveTransport: LiveTransport;
   /** pgbench binary for the small-appends baseline on PostgreSQL; '' = look on PATH and in /usr/lib/postgresql. */
   pgbench: string;
   /** Sessions stored for the query scenario. */
@@ -61,8 +70,8 @@ const HELP = `npm run bench -- [options]
   --db pglite|postgres|both     databases (default both; postgres uses DATABASE_URL or
                                 postgresql://postgres@127.0.0.1:5432/postgres as the server on which
                                 a throwaway database is created and dropped)
-  --scenarios a,b,...           download,inline,ingest,appends,replicas,query (default all;
-                                replicas: PostgreSQL only, two reel processes on one database)
+  --scenarios a,b,...           download,inline,ingest,appends,replicas,live,query (default all;
+                                replicas, live: PostgreSQL only, two reel processes on one database)
   --download-mib N              size of each download session (default 256; 1024 for the RSS check)
   --download-shapes a,b,...     data the download scenario runs on: terminal,psql,small (default
                                 all; psql = line-heavy tab-separated result rows; small = psql data
@@ -80,6 +89,14 @@ const HELP = `npm run bench -- [options]
   --replica-sessions N          replicas: appending sessions, split over the replicas (default 64;
                                 smoke 8; even)
   --replica-download-mib N      replicas: size of the session both replicas send (default 64; smoke 4)
+  --live-sessions N             live: sessions with a recorder each, alternating replicas (default
+                                50; smoke 4)
+  --live-subscribers N          live: subscriptions spread over those sessions, half of each
+                                session's on each replica (default 200; smoke 16)
+  --live-idle N                 live: idle subscriptions (one per open session, no appends) for the
+                                RSS check, on one server per transport (default 1000; smoke 50)
+  --live-kib MIN-MAX            live: payload per append call, KiB, drawn evenly (default 1-4)
+  --live-transport sse|ws       live: the subscribers under load (default sse; idle: both)
   --pgbench PATH|none           small appends baseline on PostgreSQL (default: pgbench on PATH or
                                 in /usr/lib/postgresql/*/bin; without one, or with none, the same
                                 inserts from N pg clients in the benchmark process)
@@ -113,6 +130,11 @@ export function parseOptions(argv: string[]): BenchOptions {
       pgbench: { type: 'string' },
       'replica-sessions': { type: 'string' },
       'replica-download-mib': { type: 'string' },
+      'live-sessions': { type: 'string' },
+      'live-subscribers': { type: 'string' },
+      'live-idle': { type: 'string' },
+      'live-kib': { type: 'string' },
+      'live-transport': { type: 'string' },
       'download-shapes': { type: 'string' },
       'download-small-mib': { type: 'string' },
       sessions: { type: 'string' },
@@ -152,6 +174,15 @@ export function parseOptions(argv: string[]): BenchOptions {
   if (shapes.length === 0) throw new Error('--download-shapes names no shape');
   const levels = values['append-sessions'] === undefined ? (smoke ? [4, 16] : [16, 64, 128]) : list(values['append-sessions']).map(Number);
   if (levels.length === 0 || levels.some((n) => !Number.isInteger(n) || n <= 0)) throw new Error('--append-sessions must be a list of positive integers');
+  const liveKib = (values['live-kib'] ?? '1-4').split('-').map(Number);
+  if (liveKib.length === 1) liveKib.push(liveKib[0]!);
+  if (liveKib.length !== 2 || liveKib.some((n) => !Number.isFinite(n) || n <= 0) || liveKib[0]! > liveKib[1]!) {
+    throw new Error('--live-kib must be MIN-MAX (KiB, 0 < MIN ≤ MAX) or one size');
+  }
+  const liveTransport = values['live-transport'] ?? 'sse';
+  if (!(LIVE_TRANSPORTS as readonly string[]).includes(liveTransport)) throw new Error('--live-transport must be sse or ws');
+  const liveSessions = Math.round(num('live-sessions', 50, 4));
+  if (liveSessions < 2) throw new Error('--live-sessions must be at least 2 (one per replica)');
   return {
     dbs,
     scenarios: SCENARIOS.filter((s) => scenarios.includes(s)),
@@ -168,6 +199,11 @@ export function parseOptions(argv: string[]): BenchOptions {
     appendWarmupSeconds: num('append-warmup-seconds', 2, 0.5),
     replicaSessions: 2 * Math.max(1, Math.round(num('replica-sessions', 64, 8) / 2)),
     replicaDownloadMib: num('replica-download-mib', 64, 4),
+    liveSessions,
+    liveSubscribers: Math.round(num('live-subscribers', 200, 16)),
+    liveIdle: Math.round(num('live-idle', 1000, 50)),
+    liveKib: [liveKib[0]!, liveKib[1]!],
+    liveTransport: liveTransport as LiveTransport,
     pgbench: values.pgbench ?? '',
     sessions: Math.round(num('sessions', 1_000_000, 1000)),
     connections: Math.round(num('connections', 32, 32)),

@@ -64,6 +64,8 @@ export interface ServerSpec {
   env: Record<string, string>;
   logDir: string;
   cpuProfDir?: string | undefined;
+  /** More node flags for this server (after REEL_BENCH_NODE_ARGS). */
+  nodeArgs?: string[];
 }
 
 let serial = 0;
@@ -77,6 +79,7 @@ export async function startServer(spec: ServerSpec): Promise<ServerProcess> {
   const nodeArgs = [
     ...(spec.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${spec.cpuProfDir}`] : []),
     ...(process.env.REEL_BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean),
+    ...(spec.nodeArgs ?? []),
   ];
   const script = { reel: ['bin/reel.js', 'serve'], bare: ['scripts/bench/bare.js'], static: ['scripts/bench/static-server.js'] }[spec.kind];
   const child: ChildProcess = spawn(process.execPath, [...nodeArgs, ...script], {
@@ -151,4 +154,30 @@ export function rssSampler(pid: number, everyMs = 20): { stop(): number } {
       return peak;
     },
   };
+}
+
+/**
+ * CPU time so far of each PostgreSQL backend serving `database` on this machine (their process
+ * titles name it), ms by pid. The server's own processes (WAL writer, checkpointer…) are not counted.
+ */
+export function databaseBackendsCpu(database: string): Map<number, number> {
+  const out = new Map<number, number>();
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const pid = Number(entry);
+    try {
+      const title = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+      if (title.startsWith('postgres: ') && title.includes(` ${database} `)) out.set(pid, cpuMs(pid));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return out;
+}
+
+/** CPU of the backends of `since`'s snapshot's database between it and `now` (backends started meanwhile count from 0), ms. */
+export function backendsCpuBetween(since: Map<number, number>, now: Map<number, number>): number {
+  let ms = 0;
+  for (const [pid, cpu] of now) ms += cpu - (since.get(pid) ?? 0);
+  return ms;
 }

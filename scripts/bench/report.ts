@@ -6,11 +6,13 @@ import type { AppendsLevel, AppendsResult } from './scenarios/appends.ts';
 import type { ReplicaSide, ReplicasResult } from './scenarios/replicas.ts';
 import type { DownloadResult } from './scenarios/download.ts';
 import type { InlineRun } from './scenarios/inline.ts';
+import { deliveryFaults, type DeliveryCheck, type LiveScenarioResult } from './scenarios/live.ts';
 import type { IngestResult } from './scenarios/ingest.ts';
 import type { QueryKind, QueryResult, Target } from './scenarios/query.ts';
 import type { DbKind, BenchOptions } from './options.ts';
 import { ROOT } from './proc.ts';
 import { MiB, mbPerSec, median, percentile, summarize } from './stats.ts';
+import { TRANSPORT_NAME } from './subscribers.ts';
 
 export interface Environment {
   date: string;
@@ -40,6 +42,11 @@ export interface DbRun {
     | 'appendWarmupSeconds'
     | 'replicaSessions'
     | 'replicaDownloadMib'
+    | 'liveSessions'
+    | 'liveSubscribers'
+    | 'liveIdle'
+    | 'liveKib'
+    | 'liveTransport'
     | 'sessions'
     | 'connections'
     | 'querySeconds'
@@ -56,6 +63,7 @@ export interface DbRun {
   ingest?: IngestResult;
   appends?: AppendsResult;
   replicas?: ReplicasResult;
+  live?: LiveScenarioResult;
   query?: QueryResult;
   durationMs: number;
 }
@@ -226,6 +234,64 @@ export function replicasNumbers(r: ReplicasResult) {
   };
 }
 
+export function liveNumbers(l: LiveScenarioResult) {
+  /** Appends/s of a window: the two replicas' recorders ran at the same time, so their rates add up. */
+  const rate = (w: LiveScenarioResult['repeats'][number]['with']) => w.appends.reduce((n, x) => n + (x.appends / x.elapsedMs) * 1000, 0);
+  const withRates = l.repeats.map((r) => rate(r.with));
+  const withoutRates = l.repeats.map((r) => rate(r.without));
+  const lat = l.repeats.flatMap((r) => r.with.latencies);
+  const checks = l.repeats.map((r) => r.with.check).filter((c): c is DeliveryCheck => c !== undefined);
+  const sum = (key: keyof Omit<DeliveryCheck, 'firstError'>) => checks.reduce((n, c) => n + c[key], 0);
+  const appendErrors = l.repeats.reduce((n, r) => n + [...r.with.appends, ...r.without.appends].reduce((m, w) => m + w.errors + w.otherErrors, 0), 0);
+  const max = lat.reduce((m, x) => Math.max(m, x), Number.NEGATIVE_INFINITY);
+  return {
+    withPerSec: summarize(withRates),
+    withoutPerSec: summarize(withoutRates),
+    /** Paired per repeat (the two windows ran back to back). */
+    ratio: summarize(withRates.map((v, k) => v / withoutRates[k]!)),
+    deliveries: lat.length,
+    early: l.repeats.reduce((n, r) => n + r.with.early, 0),
+    p50: percentile(lat, 50),
+    p99: percentile(lat, 99),
+    max,
+    p99windows: summarize(l.repeats.map((r) => percentile(r.with.latencies, 99))),
+    maxWindows: summarize(l.repeats.map((r) => r.with.latencies.reduce((m, x) => Math.max(m, x), Number.NEGATIVE_INFINITY))),
+    events: sum('events'),
+    duplicates: sum('duplicates'),
+    outOfOrder: sum('outOfOrder'),
+    missing: sum('missing'),
+    wrongData: sum('wrongData'),
+    badBatches: sum('badBatches'),
+    failed: sum('failed'),
+    faults: checks.reduce((n, c) => n + deliveryFaults(c), 0),
+    firstError: checks.find((c) => c.firstError)?.firstError,
+    appendErrors,
+    subscribeMs: summarize(l.repeats.map((r) => r.with.subscribeMs)),
+    drainMs: summarize(l.repeats.map((r) => r.with.drainMs)),
+    /** Medians over the repeats, for the windows with and without subscribers. */
+    side: Object.fromEntries(
+      (['with', 'without'] as const).map((k) => {
+        const ws = l.repeats.map((r) => r[k]);
+        const appends = (w: (typeof ws)[number]) => w.appends.reduce((n, x) => n + x.appends, 0);
+        const serverMs = (w: (typeof ws)[number]) => w.appends.reduce((n, x) => n + x.serverCpuMs, 0);
+        return [
+          k,
+          {
+            clientCpu: median(ws.map((w) => w.appends[0]!.clientCpuMs / w.appends[0]!.elapsedMs)),
+            serverCpu: median(ws.map((w) => serverMs(w) / w.appends[0]!.elapsedMs)),
+            databaseCpu: median(ws.map((w) => w.databaseCpuMs / w.appends[0]!.elapsedMs)),
+            /** Server CPU per append, both replicas, ms. */
+            serverMsPerAppend: median(ws.map((w) => serverMs(w) / appends(w))),
+            loopDelayP99: median(ws.map((w) => w.loopDelay.p99)),
+            ackP99: percentile(ws.flatMap((w) => w.appends.flatMap((x) => x.latencies)), 99),
+          },
+        ];
+      }),
+    ) as Record<'with' | 'without', { clientCpu: number; serverCpu: number; databaseCpu: number; serverMsPerAppend: number; loopDelayP99: number; ackP99: number }>,
+    idle: l.idle,
+  };
+}
+
 export function inlineNumbers(run: InlineRun) {
   return { ...summarize(run.latencies), p95: percentile(run.latencies, 95) };
 }
@@ -337,6 +403,51 @@ export function rows(run: DbRun): Row[] {
     push(label, `2 replicas, ${r.downloads / 2} download${r.downloads > 2 ? 's' : ''} each: MB/s in all`, n.two.downloadMbps, 0, 'the same downloads, split over the replicas');
     ratio(label, '2 replicas ÷ 1, download MB/s', n.downloadRatio.median, 'paired per repeat', n.downloadRatio);
   }
+  if (run.live) {
+    const l = run.live;
+    const n = liveNumbers(l);
+    const label = `live, ${l.subscribers} ${TRANSPORT_NAME[l.transport]} subscribers on ${l.sessions} sessions, 2 replicas`;
+    out.push({
+      scenario: label,
+      metric: 'delivery latency p50 / p99 / max, ms',
+      median: `${f(n.p50, 1)} / ${f(n.p99, 1)} / ${f(n.max, 1)}`,
+      min: '',
+      max: '',
+      note: `from the append's acknowledgement to each subscriber's receipt, ${f(n.deliveries)} deliveries in the measured windows, all repeats (${f(n.early)} before the ack)`,
+    });
+    push(label, 'delivery latency p99 per window, ms', n.p99windows, 1, `max per window ${f(n.maxWindows.min, 1)}–${f(n.maxWindows.max, 1)} ms`);
+    const cpu = (x: (typeof n.side)['with']) =>
+      `ack p99 ${f(x.ackP99, 1)} ms; CPU: servers ${f(x.serverCpu * 100)}% of a core (${f(x.serverMsPerAppend, 2)} ms per append), PostgreSQL backends ${f(x.databaseCpu * 100)}%, ` +
+      `load generator ${f(x.clientCpu * 100)}% (event-loop delay p99 ${f(x.loopDelayP99, 1)} ms)`;
+    push(label, 'appends/s without subscribers', n.withoutPerSec, 0, `${l.sessions} recorders, calls of ${f(l.callBytes.min / 1024, 1)}–${f(l.callBytes.max / 1024, 1)} KiB (mean ${f(l.callBytes.mean)} B, ${f(l.eventsPerCall, 1)} events); ${cpu(n.side.without)}`);
+    push(label, 'appends/s with subscribers', n.withPerSec, 0, `the same recorders; ${cpu(n.side.with)}; ${f(n.appendErrors)} failed appends in all windows`);
+    ratio(label, 'with ÷ without subscribers, appends/s', n.ratio.median, 'paired per repeat (back to back, order alternating)', n.ratio);
+    out.push({
+      scenario: label,
+      metric: 'delivery faults',
+      median: f(n.faults),
+      min: '',
+      max: '',
+      note:
+        `${f(n.events)} events received; duplicates ${f(n.duplicates)}, out of order ${f(n.outOfOrder)}, missing ${f(n.missing)}, wrong data ${f(n.wrongData)}, ` +
+        `bad batches ${f(n.badBatches)}, failed subscriptions ${f(n.failed)}${n.firstError ? `; first: ${n.firstError.slice(0, 120).replace(/[|\n]/g, ' ')}` : ''}; ` +
+        `subscribed in ${f(n.subscribeMs.median / 1000, 1)} s, all completed ${f(n.drainMs.median / 1000, 2)} s after the close`,
+    });
+    for (const i of n.idle) {
+      const idleLabel = `live, ${f(i.subscriptions)} idle ${TRANSPORT_NAME[i.transport]} subscriptions, 1 server`;
+      out.push({
+        scenario: idleLabel,
+        metric: 'server RSS growth, MiB',
+        median: f(i.growth / MiB, 1),
+        min: '',
+        max: '',
+        note:
+          `RSS ${f(i.rssBefore / MiB, 1)} → ${f(i.rssAfter / MiB, 1)} MiB with them → ${f(i.rssClosed / MiB, 1)} MiB closed, each after a full GC (${f(i.rssSettled / MiB, 1)} MiB before the GC with them open); ` +
+          `growth over the lower baseline, ${f(i.growth / 1024 / i.subscriptions, 1)} KiB per subscription; ` +
+          `JS heap ${f(i.heapBefore / MiB, 1)} → ${f(i.heapAfter / MiB, 1)} → ${f(i.heapClosed / MiB, 1)} MiB (${f((i.heapAfter - i.heapBefore) / 1024 / i.subscriptions, 1)} KiB each); established in ${f(i.establishMs / 1000, 1)} s; ${f(i.open)} open, ${f(i.failed)} failed${i.firstError ? `: ${i.firstError.slice(0, 120).replace(/[|\n]/g, ' ')}` : ''}`,
+      });
+    }
+  }
   if (run.query) {
     const label = `query, ${f(run.query.sessions)} sessions, ${run.query.connections} conns`;
     for (const k of queryNumbers(run.query)) {
@@ -366,7 +477,7 @@ export function targets(run: DbRun): TargetCheck[] {
       target,
       measured: `${f(measured, digits)}${unit}`,
       met,
-      margin: met ? `${f(factor, 1)}× margin` : higherIsBetter ? `at ${f(factor, 2)} of the target` : `${f(1 / factor, 2)}× the limit`,
+      margin: met ? (factor > 0 && Number.isFinite(factor) ? `${f(factor, 1)}× margin` : 'none measured') : higherIsBetter ? `at ${f(factor, 2)} of the target` : `${f(1 / factor, 2)}× the limit`,
     });
   };
   for (const d of run.download ?? []) {
@@ -392,6 +503,22 @@ export function targets(run: DbRun): TargetCheck[] {
       if (s === 16) check('small appends ack p99 < 50 ms at 16 sessions', n.p99, 50, false, ' ms', 1);
       const failed = n.errors + n.otherErrors;
       out.push({ target: `small appends at ${s} sessions served without errors`, measured: `${f(failed)} failed`, met: failed === 0, margin: failed === 0 ? 'none failed' : `${f(failed)} failed` });
+    }
+  }
+  if (run.live) {
+    const l = run.live;
+    const n = liveNumbers(l);
+    const setup = `${l.subscribers} subscribers, ${l.sessions} sessions, 2 replicas`;
+    check(`live delivery latency p99 < 100 ms (${setup})`, n.p99, 100, false, ' ms', 1);
+    check(`live appends/s with ÷ without subscribers ≥ 0.80 (${setup})`, n.ratio.median, 0.8, true, '×', 2);
+    out.push({
+      target: 'live subscribers receive every event exactly once, in order',
+      measured: `${f(n.faults)} faults`,
+      met: n.faults === 0,
+      margin: n.faults === 0 ? `none in ${f(n.events)} events` : `${f(n.faults)} faults`,
+    });
+    for (const i of n.idle) {
+      check(`server RSS growth with ${f(i.subscriptions)} idle ${TRANSPORT_NAME[i.transport]} subscriptions < 64 MiB`, i.growth / MiB, 64, false, ' MiB', 1);
     }
   }
   if (run.query) {
@@ -440,6 +567,14 @@ export function markdownSection(run: DbRun): string {
   if (run.replicas) {
     md.push(`- two replicas: ${run.replicas.sessions} sessions appending ${f(o.appendBytes)} B calls and ${run.replicas.downloads} concurrent raw downloads, all on one replica, then split over two (alternating order per repeat)`);
   }
+  if (run.live) {
+    const l = run.live;
+    md.push(
+      `- live: ${l.sessions} sessions with a recorder each (alternating replicas, calls of ${o.liveKib.join('–')} KiB for ${l.seconds} s windows after ${l.warmupSeconds} s warm-up), ` +
+        `${l.subscribers} ${TRANSPORT_NAME[l.transport]} subscribers (half of each session's on each replica), with and without them back to back (alternating order per repeat); ` +
+        `${f(l.idleSessions)} idle subscriptions (one per open session) per transport on a fresh server, RSS read ${f(l.settleMs / 1000)} s after warm-up, after establishing them and after closing them, each time after a full GC`,
+    );
+  }
   md.push('', '| scenario | metric | median | min | max | note |', '|---|---|--:|--:|--:|---|');
   for (const r of rows(run)) md.push(`| ${r.scenario} | ${r.metric} | ${r.median} | ${r.min} | ${r.max} | ${r.note} |`);
   const t = targets(run);
@@ -485,6 +620,25 @@ export function jsonRun(run: DbRun): unknown {
         ]),
       ),
       numbers: replicasNumbers(run.replicas),
+    },
+    live: run.live && {
+      ...run.live,
+      repeats: run.live.repeats.map((r) =>
+        Object.fromEntries(
+          (['without', 'with'] as const).map((k) => {
+            const { latencies, appends, ...rest } = r[k];
+            return [
+              k,
+              {
+                ...rest,
+                deliveryMs: latencies.length ? { n: latencies.length, p50: percentile(latencies, 50), p99: percentile(latencies, 99), max: latencies.reduce((m, x) => Math.max(m, x), Number.NEGATIVE_INFINITY) } : undefined,
+                appends: appends.map(({ latencies: ack, ...w }) => ({ ...w, ackP99Ms: percentile(ack, 99) })),
+              },
+            ];
+          }),
+        ),
+      ),
+      numbers: (({ idle: _idle, ...rest }) => rest)(liveNumbers(run.live)),
     },
     ingest: run.ingest && {
       ...run.ingest,

@@ -1,7 +1,7 @@
 import type http from 'node:http';
 import { performance } from 'node:perf_hooks';
 import type { RunContext } from '../context.ts';
-import { eventsJson, fixedSizeCalls, terminalEvents, type BenchEvent } from '../data.ts';
+import { eventsJson, fixedSizeCalls, rng, terminalEvents, type BenchEvent } from '../data.ts';
 import { agent, gql, request } from '../http.ts';
 import {
   chunkRow,
@@ -69,8 +69,11 @@ export interface AppendWorkload {
   calls: BenchEvent[][];
   /** Each call's `events` variable as JSON text. */
   json: string[];
+  /** Each call's payload, bytes. */
+  callBytes: number[];
   /** The request body up to the session id. */
   prefix: string;
+  /** Payload of a call, bytes (the mean, when calls differ in size). */
   payloadBytes: number;
   eventsPerCall: number;
   /** Mean HTTP request body, bytes. */
@@ -79,13 +82,20 @@ export interface AppendWorkload {
   row: ReturnType<typeof chunkRow>;
 }
 
-export function appendWorkload(payloadBytes: number): AppendWorkload {
+/**
+ * Calls of exactly `payloadBytes` each or, with `maxPayloadBytes`, of sizes drawn evenly from
+ * `payloadBytes`…`maxPayloadBytes` (seeded).
+ */
+export function appendWorkload(payloadBytes: number, maxPayloadBytes = payloadBytes): AppendWorkload {
   const calls: BenchEvent[][] = [];
-  for (const call of fixedSizeCalls(terminalEvents(21), payloadBytes)) {
+  const r = rng(22);
+  const size = maxPayloadBytes > payloadBytes ? () => payloadBytes + Math.floor(r() * (maxPayloadBytes - payloadBytes + 1)) : payloadBytes;
+  for (const call of fixedSizeCalls(terminalEvents(21), size)) {
     calls.push(call);
     if (calls.length === POOL_CALLS) break;
   }
   const json = calls.map((c) => eventsJson(c));
+  const callBytes = calls.map((c) => c.reduce((n, e) => n + e.data.length, 0));
   const rows = calls.map((c) => chunkRow(c));
   const meanRow = rows.reduce((n, r) => n + r.data.length, 0) / rows.length;
   const row = rows.reduce((best, r) => (Math.abs(r.data.length - meanRow) < Math.abs(best.data.length - meanRow) ? r : best));
@@ -93,7 +103,8 @@ export function appendWorkload(payloadBytes: number): AppendWorkload {
   // The body: prefix, session id (36), `","q":` + a sequence of ~4 digits + `,"e":`, the events, `}}` (all ASCII).
   const requestBytes = json.reduce((n, j) => n + prefix.length + 36 + 15 + j.length + 2, 0) / json.length;
   const eventsPerCall = calls.reduce((n, c) => n + c.length, 0) / calls.length;
-  return { calls, json, prefix, payloadBytes, eventsPerCall, requestBytes, row };
+  const meanBytes = callBytes.reduce((n, b) => n + b, 0) / callBytes.length;
+  return { calls, json, callBytes, prefix, payloadBytes: meanBytes, eventsPerCall, requestBytes, row };
 }
 
 export const windowMs = (opts: RunContext['opts']) => ({ warmupMs: opts.appendWarmupSeconds * 1000, measureMs: opts.appendSeconds * 1000 });
@@ -223,7 +234,22 @@ export async function runAppends(ctx: RunContext): Promise<AppendsResult> {
 const sockets = (pool: http.Agent) =>
   [pool.sockets, pool.freeSockets].reduce((n, by) => n + Object.values(by).reduce((m, list) => m + (list?.length ?? 0), 0), 0);
 
-/** `sessions` sessions on `server` appending the workload's calls back to back for one window. */
+/** What a caller of measureReel may add to a window (the live scenario: subscribers follow its sessions). */
+export interface ReelWindowOptions {
+  /** Open sessions to append to, each with the sequence of its next append, instead of `sessions` new ones. */
+  open?: readonly { id: string; sequence: number }[];
+  /**
+   * Told of each acknowledged append: the session's place in the window, the workload's call sent,
+   * the session's event count after it, when the reply was read (performance.now()), and whether the
+   * append counts (acknowledged inside the measured window).
+   */
+  onAck?: (session: number, call: number, eventCount: number, at: number, counted: boolean) => void;
+}
+
+/**
+ * `sessions` sessions on `server` appending the workload's calls back to back for one window; the
+ * sessions are closed afterwards.
+ */
 export async function measureReel(
   server: ServerProcess,
   key: string,
@@ -231,17 +257,21 @@ export async function measureReel(
   work: AppendWorkload,
   warmupMs: number,
   measureMs: number,
+  options: ReelWindowOptions = {},
 ): Promise<ReelWindow> {
-  const { json, payloadBytes, prefix } = work;
+  const { json, callBytes, prefix } = work;
+  const { open: given, onAck } = options;
+  if (given && given.length !== sessions) throw new Error(`measureReel: ${given.length} open sessions given for ${sessions}`);
   // One keep-alive socket per session: a fresh agent per window (idle sockets of an earlier window
   // may have been closed by the server), sized so that no request waits for a socket.
   const pool = agent(sessions);
   const url = `${server.url}/graphql`;
   const headers = { 'content-type': 'application/json', authorization: `Bearer ${key}` };
-  const ids = await Promise.all(Array.from({ length: sessions }, () => openSession(server.url, key, 'terminal', 'appends')));
+  const ids = given ? given.map((s) => s.id) : await Promise.all(Array.from({ length: sessions }, () => openSession(server.url, key, 'terminal', 'appends')));
 
   const latencies: number[] = [];
   let appends = 0;
+  let payloadBytes = 0;
   let errors = 0;
   let otherErrors = 0;
   let firstError: string | undefined;
@@ -263,7 +293,7 @@ export async function measureReel(
   };
   const worker = async (w: number) => {
     const id = ids[w]!;
-    let sequence = 0;
+    let sequence = given?.[w]!.sequence ?? 0;
     let k = (w * 61) % json.length;
     while (performance.now() < end) {
       const body = Buffer.from(`${prefix}${id}","q":${sequence},"e":${json[k]!}}}`);
@@ -275,19 +305,27 @@ export async function measureReel(
         inFlight--;
         const done = performance.now();
         let acked = false;
+        let eventCount = 0;
         if (reply.status === 200) {
           try {
-            const parsed = JSON.parse(reply.body.toString('utf8')) as { data?: { appendSessionEvents?: { sequence?: number } }; errors?: unknown };
+            const parsed = JSON.parse(reply.body.toString('utf8')) as {
+              data?: { appendSessionEvents?: { sequence?: number; eventCount?: number } };
+              errors?: unknown;
+            };
             acked = !parsed.errors && parsed.data?.appendSessionEvents?.sequence === sequence;
+            eventCount = parsed.data?.appendSessionEvents?.eventCount ?? 0;
           } catch {
             // not JSON: a failure
           }
         }
         if (acked) {
-          if (done >= warmEnd && done <= end) {
+          const counted = done >= warmEnd && done <= end;
+          if (counted) {
             appends++;
+            payloadBytes += callBytes[k]!;
             latencies.push(done - t);
           }
+          onAck?.(w, k, eventCount, done, counted);
           sequence++;
           k = (k + 1) % json.length;
         } else fail(done, `HTTP ${reply.status}: ${reply.body.subarray(0, 300).toString()}`);
@@ -316,7 +354,7 @@ export async function measureReel(
   return {
     sessions,
     appends,
-    payloadBytes: appends * payloadBytes,
+    payloadBytes,
     elapsedMs,
     errors,
     otherErrors,
