@@ -38,6 +38,8 @@ export interface BenchOptions {
   liveSessions: number;
   liveSubscribers: number;
   liveIdle: number;
+  /** MiB of the closed session one subscriber catches up on. */
+  liveCatchUpMib: number;
   /** Live scenario: payload of an append call, KiB, drawn evenly from [min, max]. */
   liveKib: [number, number];
   /** Live scenario: transport of the subscribers under load (the idle check runs both). */
@@ -95,6 +97,8 @@ const HELP = `npm run bench -- [options]
                                 session's on each replica (default 200; smoke 16)
   --live-idle N                 live: idle subscriptions (one per open session, no appends) for the
                                 RSS check, on one server per transport (default 1000; smoke 50)
+  --live-catchup-mib N          live: MiB of the closed session one subscriber catches up on, against
+                                its raw download (default 256; smoke 4)
   --live-kib MIN-MAX            live: payload per append call, KiB, drawn evenly (default 1-4)
   --live-transport sse|ws       live: the subscribers under load (default sse; idle: both)
   --pgbench PATH|none           small appends baseline on PostgreSQL (default: pgbench on PATH or
@@ -133,6 +137,7 @@ export function parseOptions(argv: string[]): BenchOptions {
       'live-sessions': { type: 'string' },
       'live-subscribers': { type: 'string' },
       'live-idle': { type: 'string' },
+      'live-catchup-mib': { type: 'string' },
       'live-kib': { type: 'string' },
       'live-transport': { type: 'string' },
       'download-shapes': { type: 'string' },
@@ -202,6 +207,7 @@ export function parseOptions(argv: string[]): BenchOptions {
     liveSessions,
     liveSubscribers: Math.round(num('live-subscribers', 200, 16)),
     liveIdle: Math.round(num('live-idle', 1000, 50)),
+    liveCatchUpMib: num('live-catchup-mib', 256, 4),
     liveKib: [liveKib[0]!, liveKib[1]!],
     liveTransport: liveTransport as LiveTransport,
     pgbench: values.pgbench ?? '',

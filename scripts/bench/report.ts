@@ -433,6 +433,21 @@ export function rows(run: DbRun): Row[] {
         `bad batches ${f(n.badBatches)}, failed subscriptions ${f(n.failed)}${n.firstError ? `; first: ${n.firstError.slice(0, 120).replace(/[|\n]/g, ' ')}` : ''}; ` +
         `subscribed in ${f(n.subscribeMs.median / 1000, 1)} s, all completed ${f(n.drainMs.median / 1000, 2)} s after the close`,
     });
+    const c = l.catchUp;
+    if (c) {
+      const label = `live catch-up, ${f(c.bytes / MiB)} MiB closed session, 1 SSE subscriber`;
+      const mbps = (ms: number[]) => summarize(ms.map((x) => c.bytes / 1e6 / (x / 1000)));
+      push(label, 'subscription from event 0, MB/s of payload', mbps(c.catchUpMs), 0, `${f(c.events)} events in ${f(c.batches)} batches; faults ${f(c.faults)}`);
+      push(label, 'raw download of the same session, MB/s', mbps(c.downloadMs), 0, 'what a user would do instead, from the same server');
+      ratio(label, 'subscription ÷ raw download', median(c.downloadMs) / median(c.catchUpMs), 'time ratio of the medians');
+      push(
+        label,
+        'server RSS peak growth during the catch-up, MiB',
+        summarize(c.rss.map((r) => (r.peak - r.before) / MiB)),
+        1,
+        'peak RSS sampled every 20 ms, less RSS before the subscription',
+      );
+    }
     for (const i of n.idle) {
       const idleLabel = `live, ${f(i.subscriptions)} idle ${TRANSPORT_NAME[i.transport]} subscriptions, 1 server`;
       out.push({

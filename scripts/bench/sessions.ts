@@ -1,6 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { addTotals, emptyTotals, eventsJson, type BenchEvent, type StreamTotals } from './data.ts';
 import { gqlOk } from './http.ts';
+import type { ServerProcess } from './proc.ts';
 
 /* Sessions created through the API, as a recorder would: openSession, appendSessionEvents, closeSession. */
 
@@ -67,4 +68,15 @@ export async function loadSession(
   }
   await closeSession(url, key, id);
   return { id, totals, ms: performance.now() - started, calls: sequence };
+}
+
+/** A signed link to the whole session as a raw file, issued by `server`. */
+export async function rawLink(server: ServerProcess, key: string, sessionId: string): Promise<string> {
+  const data = await gqlOk<{ downloadLink: { downloadUrl: string } }>(
+    server.url,
+    key,
+    'mutation ($id: ID!) { downloadLink(sessionId: $id, extension: "raw", events: [INPUT, OUTPUT, ERROR]) { downloadUrl } }',
+    { id: sessionId },
+  );
+  return data.downloadLink.downloadUrl;
 }

@@ -4,7 +4,7 @@ import WebSocket from 'ws';
 import { startTestApp, type TestApp } from '../support/app.ts';
 import { ok } from '../support/graphql.ts';
 import { APPEND, CLOSE, OPEN, ev, type EventIn, type OpenResult } from '../support/ingest.ts';
-import { SESSION_EVENTS, type LiveBatch } from '../support/live.ts';
+import { SESSION_EVENTS, waitFor, type LiveBatch } from '../support/live.ts';
 
 /*
  * Spec §13: a subscriber that stops reading does not make the server's memory grow. Its client
@@ -88,13 +88,6 @@ function wsClient(id: string): StalledClient {
   return { batches, completed, ready: () => acknowledged, pause: () => ws.pause(), resume: () => ws.resume() };
 }
 
-async function waitFor(test: () => boolean, ms = 20_000): Promise<void> {
-  const until = Date.now() + ms;
-  while (!test()) {
-    if (Date.now() > until) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
 
 describe.each([
   ['sse', sseClient],

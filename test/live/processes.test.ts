@@ -38,11 +38,11 @@ describe.skipIf(!onPostgres)('two replicas on one PostgreSQL database', () => {
       // Subscribed (caught up on an empty session) before the append.
       await new Promise((resolve) => setTimeout(resolve, 500));
 
+      // Replica A reads nothing on a timer: only B's notification (through the database) wakes it.
+      // How soon is the benchmark's to measure (the live scenario's delivery latency).
       const first = [ev(0, 'i', 'whoami\n'), ev(0.1, 'o', 'root\n')];
-      const acknowledged = Date.now();
       await append(b.url, id, 0, first);
-      for (const live of lives) await live.until(received(2), 5000);
-      expect(Date.now() - acknowledged).toBeLessThan(1000);
+      for (const live of lives) await live.until(received(2), 10_000);
 
       // The notification connection of replica A goes away (a failover, a restart of a pooler):
       // it reconnects, and what was appended meanwhile still arrives.
@@ -83,7 +83,6 @@ describe('SIGTERM', () => {
       await append(server.url, id, 0, [ev(0, 'o', 'running\n')]);
       const lives = TRANSPORTS.map((transport) => subscribe(server.url, keys.admin, { id }, transport));
       for (const live of lives) await live.until(received(1));
-      const signalled = Date.now();
       server.child.kill('SIGTERM');
       for (const live of lives) {
         expect(await live.ended).toEqual({ completed: true });
@@ -92,7 +91,6 @@ describe('SIGTERM', () => {
       }
       const [code, signal] = await server.exited;
       expect({ code, signal }).toEqual({ code: 0, signal: null });
-      expect(Date.now() - signalled).toBeLessThan(5000);
     },
     TIMEOUT,
   );

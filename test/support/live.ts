@@ -119,7 +119,7 @@ export function subscribe(baseUrl: string, key: string | undefined, variables: S
           } else if (finished) {
             waiters.delete(check);
             clearTimeout(timer);
-            const why = failure === undefined ? 'completed' : `failed: ${describe(failure)}`;
+            const why = failure === undefined ? 'completed' : `failed: ${describeFailure(failure)}`;
             reject(new Error(`subscription ${why} before the condition held: ${JSON.stringify(results).slice(0, 500)}`));
           }
         };
@@ -143,8 +143,17 @@ export const received = (n: number) => (results: LiveResult[]) =>
   results.reduce((k, r) => k + (r.data?.sessionEvents.events.length ?? 0), 0) >= n;
 
 /** What a transport's failure says: an Error's message, a WebSocket close's code and reason. */
-function describe(failure: unknown): string {
+function describeFailure(failure: unknown): string {
   if (failure instanceof Error) return failure.message;
   const { type, code, reason, message } = failure as { type?: string; code?: number; reason?: string; message?: string };
   return [type, code, reason, message].filter((x) => x !== undefined && x !== '').join(' ') || String(failure);
+}
+
+/** Polls `test` until it holds (throws after `ms`). */
+export async function waitFor(test: () => boolean, ms = 20_000): Promise<void> {
+  const until = Date.now() + ms;
+  while (!test()) {
+    if (Date.now() > until) throw new Error('condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
 }

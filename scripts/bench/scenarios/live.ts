@@ -1,11 +1,11 @@
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import type { RunContext } from '../context.ts';
-import { TYPE_NAME } from '../data.ts';
-import { gqlOk } from '../http.ts';
+import { batchCalls, terminalEvents, TYPE_NAME } from '../data.ts';
+import { download, gqlOk } from '../http.ts';
 import { connectInspector, type Inspector } from '../inspector.ts';
-import { backendsCpuBetween, databaseBackendsCpu, freePort, startServer, type ServerProcess } from '../proc.ts';
-import { APPEND, appendVariables, openSession } from '../sessions.ts';
-import { MiB, percentile } from '../stats.ts';
+import { backendsCpuBetween, databaseBackendsCpu, freePort, rssSampler, startServer, type ServerProcess } from '../proc.ts';
+import { APPEND, appendVariables, loadSession, openSession, rawLink } from '../sessions.ts';
+import { median, MiB, percentile } from '../stats.ts';
 import { LIVE_TRANSPORTS, subscribe, TRANSPORT_NAME, type LiveBatch, type LiveClient, type LiveTransport } from '../subscribers.ts';
 import { appendWorkload, measureReel, windowMs, type ReelWindow } from './appends.ts';
 
@@ -100,6 +100,27 @@ export interface LiveScenarioResult {
   idleSessions: number;
   settleMs: number;
   idle: IdleResult[];
+  catchUp?: CatchUpResult;
+}
+
+/**
+ * One subscriber reading a big closed session from its first event (catch-up) on replica A, against
+ * what a user would do instead: download the session's raw file from the same server. Alternating,
+ * `repeat` times each.
+ */
+export interface CatchUpResult {
+  /** Payload bytes of the session (what both deliver). */
+  bytes: number;
+  events: number;
+  /** Wall time of each raw download, ms. */
+  downloadMs: number[];
+  /** Wall time of each catch-up, from subscribing to completion, ms. */
+  catchUpMs: number[];
+  /** Per catch-up: the server's RSS before it, and its peak during it, bytes. */
+  rss: { before: number; peak: number }[];
+  /** Batches per catch-up, and faults (events out of place, missing payload bytes, no DONE). */
+  batches: number;
+  faults: number;
 }
 
 interface Expected {
@@ -456,6 +477,8 @@ export async function runLive(ctx: RunContext): Promise<LiveScenarioResult | und
       result.repeats.push(first ? { with: x, without: y } : { without: x, with: y });
     }
 
+    result.catchUp = await catchUp(ctx, a);
+
     // ---- idle: many subscriptions, nothing appended ----
     // The sessions are made through replica A (the idle servers' baseline must not include their
     // making), then each transport gets a freshly started server of its own, with the inspector so
@@ -532,5 +555,62 @@ export async function runLive(ctx: RunContext): Promise<LiveScenarioResult | und
     await stopIdle();
     await b.stop();
   }
+  return result;
+}
+
+/** Catch-up of one big closed session by one SSE subscriber, against its raw download (CatchUpResult). */
+async function catchUp(ctx: RunContext, server: ServerProcess): Promise<CatchUpResult> {
+  const { opts, db, log } = ctx;
+  const loaded = await loadSession(server.url, db.key, 'terminal', 'catch-up', batchCalls(terminalEvents(23), opts.liveCatchUpMib * MiB, 8 * MiB));
+  const result: CatchUpResult = {
+    bytes: loaded.totals.bytes,
+    events: loaded.totals.events,
+    downloadMs: [],
+    catchUpMs: [],
+    rss: [],
+    batches: 0,
+    faults: 0,
+  };
+  const subscribeOnce = () =>
+    new Promise<void>((resolve) => {
+      let next = 0;
+      let bytes = 0;
+      let done = false;
+      let batches = 0;
+      subscribe('sse', server.url, db.key, loaded.id, 0, {
+        batch(batch) {
+          batches++;
+          for (const e of batch.events) {
+            if (e.index !== next) result.faults++;
+            next = e.index + 1;
+            bytes += Buffer.byteLength(e.data, 'base64');
+          }
+          if (batch.status === 'DONE') done = true;
+        },
+        error: () => result.faults++,
+        end(completed) {
+          if (!completed || !done || next !== loaded.totals.events || bytes !== loaded.totals.bytes) result.faults++;
+          result.batches = batches;
+          resolve();
+        },
+      });
+    });
+  for (let rep = 0; rep < opts.repeat; rep++) {
+    const link = await rawLink(server, db.key, loaded.id);
+    const reply = await download(link);
+    if (reply.status !== 200 || reply.bytes !== loaded.totals.bytes) throw new Error(`catch-up baseline: HTTP ${reply.status}, ${reply.bytes} bytes`);
+    result.downloadMs.push(reply.ms);
+    const before = server.memory().rss;
+    const sampler = rssSampler(server.pid);
+    const started = performance.now();
+    await subscribeOnce();
+    result.catchUpMs.push(performance.now() - started);
+    result.rss.push({ before, peak: sampler.stop() });
+  }
+  const mbps = (ms: number[]) => (result.bytes / 1e6 / (median(ms) / 1000)).toFixed(0);
+  log(
+    `  catch-up of ${(result.bytes / MiB).toFixed(0)} MiB (${result.events} events): subscription ${mbps(result.catchUpMs)} MB/s in ${result.batches} batches, ` +
+      `raw download ${mbps(result.downloadMs)} MB/s; server RSS peak +${(Math.max(...result.rss.map((r) => r.peak - r.before)) / MiB).toFixed(1)} MiB; faults ${result.faults}`,
+  );
   return result;
 }

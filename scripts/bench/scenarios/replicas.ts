@@ -1,9 +1,9 @@
 import { performance } from 'node:perf_hooks';
 import type { RunContext } from '../context.ts';
 import { batchCalls, terminalEvents } from '../data.ts';
-import { download, gqlOk } from '../http.ts';
+import { download } from '../http.ts';
 import { startServer, type ServerProcess } from '../proc.ts';
-import { loadSession } from '../sessions.ts';
+import { loadSession, rawLink } from '../sessions.ts';
 import { MiB } from '../stats.ts';
 import { appendWorkload, measureReel, windowMs, type ReelWindow } from './appends.ts';
 
@@ -28,15 +28,6 @@ export interface ReplicasResult {
 
 const DOWNLOADS = 2;
 
-async function rawLink(server: ServerProcess, key: string, sessionId: string): Promise<string> {
-  const data = await gqlOk<{ downloadLink: { downloadUrl: string } }>(
-    server.url,
-    key,
-    'mutation ($id: ID!) { downloadLink(sessionId: $id, extension: "raw", events: [INPUT, OUTPUT, ERROR]) { downloadUrl } }',
-    { id: sessionId },
-  );
-  return data.downloadLink.downloadUrl;
-}
 
 /**
  * Scenario: two replicas of reel on one PostgreSQL database (issue #15). The session downloaded is
