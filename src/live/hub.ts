@@ -5,8 +5,7 @@ import { keyRevoked, notFound, tooManySubscriptions, type ReelError } from '../e
 import type { Logger } from '../logger.ts';
 import { CHANGES_CHANNEL, parseChange, type SessionChange } from '../sessions/changes.ts';
 import type { ChunkKey, PageLimit } from '../sessions/chunk-storage.ts';
-import { readTails, type IndexedChunk } from '../sessions/tails.ts';
-import type { SessionStatus } from '../generated/prisma/enums.ts';
+import { readTails, type SessionTail } from '../sessions/tails.ts';
 
 /*
  * The live side of a server process (spec §13): which sessions its subscribers follow, and what
@@ -40,10 +39,11 @@ export interface LiveSubscriber {
   /** The last chunk it holds (undefined: none). */
   readonly after: ChunkKey | undefined;
   /**
-   * New chunks (possibly some it already holds), the status and whether every event is in them now
-   * the session is done; false when it will not take them (too much unsent): it is detached then.
+   * New chunks (possibly some it already holds) as one read saw them, with the session's status,
+   * and whether every event is in them now the session is done; false when it will not take them
+   * (too much unsent): it is detached then.
    */
-  offer(chunks: readonly IndexedChunk[], status: SessionStatus, done: boolean): boolean;
+  offer(tail: SessionTail, done: boolean): boolean;
   /** Ends the subscription with an error (its key revoked, its session gone). */
   fail(error: ReelError): void;
   /** Completes the subscription (the server is stopping). */
@@ -240,7 +240,7 @@ export class LiveHub {
       }
       const done = tail.status === 'DONE' && feed.events >= tail.eventCount;
       for (const subscriber of [...feed.subscribers]) {
-        if (!subscriber.offer(tail.chunks, tail.status, done)) this.detach(subscriber);
+        if (!subscriber.offer(tail, done)) this.detach(subscriber);
       }
       if (done) {
         this.feeds.delete(feed.sessionId);

@@ -5,7 +5,7 @@ import type { SessionStatus } from '../generated/prisma/enums.ts';
 import { assertMayReadStream, findVisibleSession } from '../sessions/access.ts';
 import type { ChunkKey } from '../sessions/chunk-storage.ts';
 import type { EventType } from '../sessions/event.ts';
-import { locateEvent, readTails, type IndexedChunk } from '../sessions/tails.ts';
+import { locateEvent, readTails, type IndexedChunk, type SessionTail } from '../sessions/tails.ts';
 import { PendingEvents, type EventBatch } from './batches.ts';
 import { isAfter, LIVE_BACKLOG_BYTES, READ_LIMIT, type LiveHub, type LiveSubscriber } from './hub.ts';
 
@@ -44,14 +44,14 @@ class Subscriber implements LiveSubscriber {
     this.pending = new PendingEvents(fromEvent, types, start.firstEvent);
   }
 
-  offer(chunks: readonly IndexedChunk[], status: SessionStatus, done: boolean): boolean {
-    if (this.pending.bytes > 0 && this.pending.bytes + chunks.reduce((n, c) => n + c.data.length, 0) > LIVE_BACKLOG_BYTES) {
+  offer(tail: SessionTail, done: boolean): boolean {
+    if (this.pending.bytes > 0 && this.pending.bytes + tail.bytes > LIVE_BACKLOG_BYTES) {
       this.attached = false;
       this.signal();
       return false;
     }
-    this.take(chunks);
-    this.setStatus(status);
+    this.take(tail.chunks);
+    this.setStatus(tail.status);
     if (done) this.done = true;
     this.signal();
     return true;

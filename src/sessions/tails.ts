@@ -21,6 +21,8 @@ export interface SessionTail {
   status: SessionStatus;
   eventCount: number;
   chunks: IndexedChunk[];
+  /** Data bytes of the chunks. */
+  bytes: number;
   /** Whether the limit cut the chunks short: more were stored at that moment. */
   cut: boolean;
 }
@@ -78,6 +80,7 @@ export async function readTails(requests: readonly TailRequest[], limit: PageLim
       status: status!.toString('utf8') as SessionStatus,
       eventCount: Number(eventCount!.readBigInt64BE(0)),
       chunks: [],
+      bytes: 0,
       cut: false,
     });
     if (!data) continue;
@@ -88,11 +91,8 @@ export async function readTails(requests: readonly TailRequest[], limit: PageLim
       eventCount: chunkEvents!.readInt32BE(0),
       data: Uint8Array.prototype.slice.call(data),
     });
+    tail.bytes += data.length;
   }
-  for (const tail of tails) {
-    if (!tail) continue;
-    const bytes = tail.chunks.reduce((n, c) => n + c.data.length, 0);
-    tail.cut = tail.chunks.length === limit.chunks || bytes >= limit.bytes;
-  }
+  for (const tail of tails) if (tail) tail.cut = tail.chunks.length === limit.chunks || tail.bytes >= limit.bytes;
   return tails;
 }
