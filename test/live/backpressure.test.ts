@@ -1,7 +1,7 @@
 import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { startTestApp, type TestApp } from '../support/app.ts';
+import { startAppWithKeys, type TestApp } from '../support/app.ts';
 import { ok } from '../support/graphql.ts';
 import { APPEND, CLOSE, OPEN, ev, type EventIn, type OpenResult } from '../support/ingest.ts';
 import { SESSION_EVENTS, waitFor, type LiveBatch } from '../support/live.ts';
@@ -19,10 +19,7 @@ let recorder: string;
 let admin: string;
 
 beforeAll(async () => {
-  app = await startTestApp();
-  const orgId = await app.org('slow');
-  recorder = await app.key(orgId, 'RECORDER', 'recorder');
-  admin = await app.key(orgId, 'ADMIN', 'admin');
+  ({ app, recorder, admin } = await startAppWithKeys({}, 'slow'));
 });
 afterAll(() => app?.close());
 

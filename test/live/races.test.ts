@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { startTestApp, type TestApp } from '../support/app.ts';
+import { startAppWithKeys, type TestApp } from '../support/app.ts';
 import { ok } from '../support/graphql.ts';
 import { APPEND, CLOSE, OPEN, ev, type EventIn, type OpenResult } from '../support/ingest.ts';
 import { isDone, subscribe, TRANSPORTS, type LiveSubscription } from '../support/live.ts';
@@ -16,10 +16,7 @@ let recorder: string;
 let admin: string;
 
 beforeAll(async () => {
-  app = await startTestApp({ REEL_MAX_SUBSCRIPTIONS_PER_KEY: '0' });
-  const orgId = await app.org('races');
-  recorder = await app.key(orgId, 'RECORDER', 'recorder');
-  admin = await app.key(orgId, 'ADMIN', 'admin');
+  ({ app, recorder, admin } = await startAppWithKeys({ REEL_MAX_SUBSCRIPTIONS_PER_KEY: '0' }, 'races'));
 });
 afterAll(() => app?.close());
 

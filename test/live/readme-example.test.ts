@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { startTestApp, type TestApp } from '../support/app.ts';
+import { startAppWithKeys, type TestApp } from '../support/app.ts';
 import { ok } from '../support/graphql.ts';
 import { APPEND, CLOSE, OPEN, ev, type OpenResult } from '../support/ingest.ts';
 import { ROOT } from '../support/processes.ts';
@@ -17,10 +17,7 @@ let recorder: string;
 let admin: string;
 
 beforeAll(async () => {
-  app = await startTestApp();
-  const orgId = await app.org('readme');
-  recorder = await app.key(orgId, 'RECORDER', 'recorder');
-  admin = await app.key(orgId, 'ADMIN', 'admin');
+  ({ app, recorder, admin } = await startAppWithKeys({}, 'readme'));
 });
 afterAll(() => app?.close());
 

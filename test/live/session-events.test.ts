@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { revokeApiKey } from '../../src/auth/keys.ts';
-import { startTestApp, type TestApp } from '../support/app.ts';
+import { startAppWithKeys, type TestApp } from '../support/app.ts';
 import { ok } from '../support/graphql.ts';
 import { APPEND, CLOSE, OPEN, ev, ingest, type EventIn, type OpenResult } from '../support/ingest.ts';
 import { isDone, received, subscribe, TRANSPORTS, waitFor, type LiveBatch, type LiveResult, type Transport } from '../support/live.ts';
@@ -16,10 +16,7 @@ let admin: string;
 let orgId: string;
 
 beforeAll(async () => {
-  app = await startTestApp({ REEL_MAX_SUBSCRIPTIONS_PER_KEY: '3', REEL_KEY_CACHE_SECONDS: '1' });
-  orgId = await app.org('acme');
-  recorder = await app.key(orgId, 'RECORDER', 'recorder');
-  admin = await app.key(orgId, 'ADMIN', 'admin');
+  ({ app, orgId, recorder, admin } = await startAppWithKeys({ REEL_MAX_SUBSCRIPTIONS_PER_KEY: '3', REEL_KEY_CACHE_SECONDS: '1' }, 'acme'));
 });
 afterAll(() => app?.close());
 

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readChunkPage, type ChunkRow } from '../../src/sessions/chunk-storage.ts';
 import { nextPageLimit, PAGE_BYTES, readEventBatches, readEvents } from '../../src/sessions/read-events.ts';
-import { startTestApp, type TestApp } from '../support/app.ts';
+import { startAppWithKeys, type TestApp } from '../support/app.ts';
 import { ev, ingest, type EventIn } from '../support/ingest.ts';
 
 /* Reading a session's stored chunks back: pages bounded by bytes, sized to the chunks, read ahead. */
@@ -10,9 +10,7 @@ let app: TestApp;
 let key: string;
 
 beforeAll(async () => {
-  app = await startTestApp();
-  const orgId = await app.org('acme');
-  key = await app.key(orgId, 'ADMIN', 'admin');
+  ({ app, admin: key } = await startAppWithKeys());
 });
 
 afterAll(async () => {

@@ -79,3 +79,13 @@ export async function startTestApp(env: Record<string, string> = {}, options: Te
     },
   };
 }
+
+/** A test app with an organisation and its RECORDER and ADMIN keys (subjects `recorder`, `admin`). */
+export async function startAppWithKeys(
+  env: Record<string, string> = {},
+  org = 'acme',
+): Promise<{ app: TestApp; orgId: string; recorder: string; admin: string }> {
+  const app = await startTestApp(env);
+  const orgId = await app.org(org);
+  return { app, orgId, recorder: await app.key(orgId, 'RECORDER', 'recorder'), admin: await app.key(orgId, 'ADMIN', 'admin') };
+}
