@@ -9,12 +9,16 @@ import { loadDemoSessions } from './demo.ts';
 import { LiveHub } from './live/hub.ts';
 import type { Logger } from './logger.ts';
 import { createOrg, operatorViewer } from './orgs.ts';
+import { SearchIndexer } from './search/indexer.ts';
 import { createHttpServer, type ServerOptions } from './server.ts';
+import { ChangeListener } from './sessions/change-listener.ts';
 
 export interface RunningServer {
   server: http.Server;
   db: Database;
   live: LiveHub;
+  /** Undefined when REEL_SEARCH_INDEXER is off. */
+  indexer: SearchIndexer | undefined;
   url: string;
   /** Stops accepting, lets in-flight requests finish (up to `graceMs`), then closes the database. */
   stop(graceMs?: number): Promise<void>;
@@ -67,16 +71,21 @@ export async function startServer(
   options: ServerOptions & { out?: (line: string) => void; bootstrap?: boolean } = {},
 ): Promise<RunningServer> {
   const db = await openAppDatabase(config, logger);
+  let changes: ChangeListener | undefined;
   let live: LiveHub | undefined;
+  let indexer: SearchIndexer | undefined;
   try {
     if (db.kind === 'pglite' && db.created && options.bootstrap !== false) await bootstrapEmbedded(config, options.out ?? console.log);
-    live = await LiveHub.start(
-      db,
-      config.databaseUrl,
+    changes = await ChangeListener.start(db, config.databaseUrl, logger);
+    const listener = changes;
+    live = LiveHub.start(
+      listener,
       { maxPerKey: config.maxSubscriptionsPerKey, keyCheckMs: Math.max(1, config.keyCacheSeconds) * 1000 },
       logger,
     );
     const hub = live;
+    if (config.searchIndexer) indexer = SearchIndexer.start(listener, logger);
+    const searchIndexer = indexer;
     const { server, closeWebSockets } = createHttpServer(config, logger, hub, options);
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -92,6 +101,8 @@ export async function startServer(
         // Subscriptions complete (their clients resume elsewhere from their last batch's `next`);
         // the connections they held become idle, and are closed as they do.
         await hub.close();
+        await searchIndexer?.close();
+        await listener.close();
         const idle = setInterval(() => server.closeIdleConnections(), 50);
         server.closeIdleConnections();
         closeWebSockets();
@@ -102,9 +113,11 @@ export async function startServer(
         await db.close();
         setDatabase(undefined);
       })());
-    return { server, db, live: hub, url, stop };
+    return { server, db, live: hub, indexer: searchIndexer, url, stop };
   } catch (err) {
     await live?.close();
+    await indexer?.close();
+    await changes?.close();
     await db.close();
     throw err;
   }

@@ -21,6 +21,8 @@ export interface Config {
   keyCacheSeconds: number;
   /** Live subscriptions one API key may hold on one server (0: no limit). */
   maxSubscriptionsPerKey: number;
+  /** Whether this process indexes sessions for search (REEL_SEARCH_INDEXER; searching works either way). */
+  searchIndexer: boolean;
   logLevel: string;
 }
 
@@ -49,6 +51,7 @@ const schema = z.object({
   REEL_MAX_APPEND_EVENTS: intIn(1, 10_000_000).default(100_000),
   REEL_KEY_CACHE_SECONDS: intIn(0, 300).default(5),
   REEL_MAX_SUBSCRIPTIONS_PER_KEY: intIn(0, 1_000_000).default(100),
+  REEL_SEARCH_INDEXER: z.enum(['on', 'off']).default('on'),
   REEL_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -85,6 +88,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     maxRequestBytes,
     keyCacheSeconds: e.REEL_KEY_CACHE_SECONDS,
     maxSubscriptionsPerKey: e.REEL_MAX_SUBSCRIPTIONS_PER_KEY,
+    searchIndexer: e.REEL_SEARCH_INDEXER === 'on',
     logLevel: e.REEL_LOG_LEVEL,
   };
 }

@@ -151,6 +151,12 @@ const SessionFilter = builder.inputType('SessionFilter', {
     sessionBatchId: t.string({ required: false }),
     startedAfter: t.field({ type: 'DateTime', required: false, description: 'startDate ≥ this instant.' }),
     startedBefore: t.field({ type: 'DateTime', required: false, description: 'startDate < this instant.' }),
+    text: t.string({
+      required: false,
+      description:
+        'Sessions whose searchable text (script, typed input, SQL, terminal output) holds this, case-insensitively and ' +
+        "literally; see Session.searchHits. Only sessions whose stream the caller may read.",
+    }),
   }),
 });
 

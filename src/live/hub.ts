@@ -1,9 +1,8 @@
-import pg from 'pg';
 import { prisma } from '../db/client.ts';
-import type { Database } from '../db/index.ts';
 import { keyRevoked, notFound, tooManySubscriptions, type ReelError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
-import { CHANGES_CHANNEL, parseChange, type SessionChange } from '../sessions/changes.ts';
+import type { ChangeListener } from '../sessions/change-listener.ts';
+import type { SessionChange } from '../sessions/changes.ts';
 import type { ChunkKey, PageLimit } from '../sessions/chunk-storage.ts';
 import { readTails, type SessionTail } from '../sessions/tails.ts';
 
@@ -73,18 +72,12 @@ export interface LiveOptions {
   keyCheckMs: number;
 }
 
-/** Where changes come from: the database's notifications. */
-interface ChangeSource {
-  close(): Promise<void>;
-}
-
 export class LiveHub {
   private readonly feeds = new Map<string, Feed>();
   private readonly dirty = new Set<Feed>();
   private reading = false;
   private readonly byKey = new Map<string, Set<LiveSubscriber>>();
   private keyTimer: NodeJS.Timeout | undefined;
-  private source: ChangeSource | undefined;
   private closed = false;
 
   private constructor(
@@ -92,12 +85,10 @@ export class LiveHub {
     private readonly logger: Logger,
   ) {}
 
-  /** Starts listening to the database's change notifications. */
-  static async start(db: Database, databaseUrl: string | undefined, options: LiveOptions, logger: Logger): Promise<LiveHub> {
+  /** Follows the database's change notifications. */
+  static start(changes: ChangeListener, options: LiveOptions, logger: Logger): LiveHub {
     const hub = new LiveHub(options, logger);
-    hub.source = db.pglite
-      ? await pgliteSource(db, (change) => hub.changed(change))
-      : await postgresSource(databaseUrl!, (change) => hub.changed(change), () => hub.resync(), logger);
+    changes.add({ changed: (change) => hub.changed(change), missed: () => hub.resync() });
     return hub;
   }
 
@@ -176,7 +167,6 @@ export class LiveHub {
       this.closed = true;
       for (const set of [...this.byKey.values()]) for (const subscriber of [...set]) subscriber.end();
       if (this.keyTimer) clearInterval(this.keyTimer);
-      await this.source?.close();
     }
     for (let waited = 0; this.byKey.size > 0 && waited < 1000; waited += 10) await new Promise((resolve) => setTimeout(resolve, 10));
     // Their transports write the completion after the subscription lets go.
@@ -265,69 +255,4 @@ export class LiveHub {
       this.logger.warn({ err }, 'live sessions: checking keys failed');
     }
   }
-}
-
-async function pgliteSource(db: Database, onChange: (change: SessionChange) => void): Promise<ChangeSource> {
-  const unlisten = await db.pglite!.listen(CHANGES_CHANNEL, (payload) => {
-    const change = parseChange(payload);
-    if (change) onChange(change);
-  });
-  return { close: () => unlisten() };
-}
-
-/**
- * A connection of its own that LISTENs (a pooled one would be handed to others); when it is lost,
- * it reconnects (after a second, then up to 10) and every feed reads again, since notifications
- * sent meanwhile never arrive.
- */
-async function postgresSource(
-  databaseUrl: string,
-  onChange: (change: SessionChange) => void,
-  onReconnect: () => void,
-  logger: Logger,
-): Promise<ChangeSource> {
-  let client: pg.Client | undefined;
-  let closing = false;
-  let retry: NodeJS.Timeout | undefined;
-  let delay = 1000;
-  const connect = async (): Promise<void> => {
-    const next = new pg.Client({ connectionString: databaseUrl });
-    next.on('notification', (message) => {
-      const change = message.channel === CHANGES_CHANNEL && message.payload ? parseChange(message.payload) : undefined;
-      if (change) onChange(change);
-    });
-    next.on('error', () => {}); // 'end' follows and reconnects
-    next.on('end', () => {
-      if (closing || client !== next) return;
-      client = undefined;
-      logger.warn('live sessions: lost the notification connection; reconnecting');
-      reconnect();
-    });
-    await next.connect();
-    await next.query(`LISTEN ${CHANGES_CHANNEL}`);
-    client = next;
-  };
-  const reconnect = () => {
-    retry = setTimeout(() => {
-      connect().then(
-        () => {
-          delay = 1000;
-          onReconnect();
-        },
-        () => {
-          delay = Math.min(10_000, delay * 2);
-          reconnect();
-        },
-      );
-    }, delay);
-    retry.unref();
-  };
-  await connect();
-  return {
-    async close() {
-      closing = true;
-      if (retry) clearTimeout(retry);
-      await client?.end().catch(() => {});
-    },
-  };
 }

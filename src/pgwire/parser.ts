@@ -50,6 +50,14 @@ export class PgFrontendParser {
   #sqlParts: Uint8Array[] = [];
   #sqlLength = 0;
 
+  /**
+   * Whether the parser is between messages: nothing of the stream read so far is pending, so a new
+   * parser started on the next event would read on exactly as this one.
+   */
+  get atBoundary(): boolean {
+    return (this.#state === HEADER && this.#headerLength === 0) || this.#state === RESYNC;
+  }
+
   /** Feeds one `i` event. Call once per event: the event boundary is where resync resumes. */
   push(data: Uint8Array, time: number): ExtractedQuery[] {
     const out: ExtractedQuery[] = [];

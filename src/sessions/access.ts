@@ -3,6 +3,8 @@ import { prisma } from '../db/client.ts';
 import { badInput, forbidden, unauthenticated } from '../errors.ts';
 import type { Prisma } from '../generated/prisma/client.ts';
 import type { SessionStatus, SessionVerb } from '../generated/prisma/enums.ts';
+import { textWhere } from '../search/hits.ts';
+import { needleOf } from '../search/needle.ts';
 import { isUuid } from '../uuid.ts';
 
 /*
@@ -32,6 +34,11 @@ export function visibleSessionsWhere(viewer: Viewer): Prisma.SessionWhereInput |
     case 'RECORDER':
       return null;
   }
+}
+
+/** The sessions whose event stream the viewer may read, among those it sees (mayReadStream as a filter). */
+function streamReadersWhere(viewer: Viewer): Prisma.SessionWhereInput {
+  return viewer.role === 'ADMIN' || viewer.role === 'AUDITOR' ? {} : { userId: viewer.subject };
 }
 
 /** Whether the viewer may read a visible session's event stream: its owner, admins and auditors. */
@@ -83,6 +90,8 @@ export interface SessionFilter {
   startedAfter?: Date | null;
   /** startDate < this instant. */
   startedBefore?: Date | null;
+  /** Searchable text holds this (spec §12); only sessions whose stream the viewer reads. */
+  text?: string | null;
 }
 
 /** A page of a listing: Prisma's cursor, take and skip, and the selection. */
@@ -100,9 +109,11 @@ export async function findVisibleSessions(viewer: Viewer, filter: SessionFilter 
     const seen = await prisma().session.count({ where: { AND: [visible, { id: cursorId }] } });
     if (seen === 0) return [];
   }
+  // Search reads the stream: a session seen only as a reviewer is left out (validated before any read).
+  const text = filter?.text != null ? [streamReadersWhere(viewer), textWhere(needleOf(filter.text))] : [];
   return prisma().session.findMany({
     ...page,
-    where: { AND: [visible, filterWhere(filter ?? {})] },
+    where: { AND: [visible, filterWhere(filter ?? {}), ...text] },
     orderBy: [{ startDate: 'desc' }, { id: 'desc' }],
   });
 }

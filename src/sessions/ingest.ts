@@ -167,7 +167,7 @@ export async function openSession(viewer: Viewer, input: OpenSessionInput) {
   const script = input.script ?? null;
   const review = input.review;
   try {
-    return await prisma().session.create({
+    const session = await prisma().session.create({
       data: {
         ...(input.id && { id: input.id }),
         orgId: viewer.orgId,
@@ -223,6 +223,14 @@ export async function openSession(viewer: Viewer, input: OpenSessionInput) {
         }),
       },
     });
+    // Its script is searchable at once: the indexer hears of the session now rather than at its next
+    // look for pending ones (or the first append). Best effort: that look finds it anyway.
+    if (script !== null) {
+      await prisma()
+        .$executeRawUnsafe(`SELECT ${notifyEvents('$1::uuid', '0')}`, session.id)
+        .catch(() => {});
+    }
+    return session;
   } catch (err) {
     // Two opens of the same id raced: the loser answers as a retry would.
     if (input.id && err instanceof Prisma.PrismaClientKnownRequestError && err.code === 'P2002') {

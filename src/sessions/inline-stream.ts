@@ -28,10 +28,13 @@ export interface StreamSession {
   errorBytes: bigint;
 }
 
+/** Whether a session is a Postgres one (§4.3). */
+export const isPostgres = (session: Pick<StreamSession, 'type' | 'connectionSubtype'>): boolean =>
+  session.connectionSubtype === 'postgres' || session.type === 'postgres';
+
 /** §4.3: the SQL of Postgres sessions only; CONNECT streams are wire protocol, EXEC streams the script. */
 export function queryModeFor(session: Pick<StreamSession, 'type' | 'connectionSubtype' | 'verb'>): QueryMode {
-  const postgres = session.connectionSubtype === 'postgres' || session.type === 'postgres';
-  if (!postgres) throw rawQueriesNeedPostgres();
+  if (!isPostgres(session)) throw rawQueriesNeedPostgres();
   return session.verb === 'CONNECT' ? 'wire' : 'script';
 }
 

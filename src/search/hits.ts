@@ -1,0 +1,133 @@
+import { database } from '../db/client.ts';
+import { badInput } from '../errors.ts';
+import type { Prisma } from '../generated/prisma/client.ts';
+import type { EventType } from '../sessions/event.ts';
+import { decodeRuns, runAt, SOURCES, type Source } from './blocks.ts';
+import { containsPattern, hitLine } from './needle.ts';
+
+/*
+ * Reading the index (spec §12): which sessions hold a needle, and a session's hits, a page at a time.
+ */
+
+/** The sessions whose searchable text holds the (folded) needle, as a filter of a sessions listing. */
+export function textWhere(needle: string): Prisma.SessionWhereInput {
+  // Prisma's `contains` is LIKE with the value between % signs, unescaped: the pattern is ours.
+  return { searchBlocks: { some: { folded: { contains: containsPattern(needle).slice(1, -1) } } } };
+}
+
+export interface SearchHit {
+  time: number;
+  type: EventType;
+  source: Source;
+  line: string;
+}
+
+/** Where a hit sorts: time, then source, then the unit's position in its source. */
+interface HitKey {
+  time: number;
+  source: number;
+  unit: number;
+}
+
+const compareKeys = (a: HitKey, b: HitKey): number => a.time - b.time || a.source - b.source || a.unit - b.unit;
+
+export const hitCursor = (key: HitKey): string => Buffer.from(JSON.stringify([key.time, key.source, key.unit])).toString('base64url');
+
+function parseCursor(cursor: string): HitKey {
+  try {
+    const [time, source, unit] = JSON.parse(Buffer.from(cursor, 'base64url').toString()) as unknown[];
+    if (typeof time === 'number' && Number.isInteger(source) && Number.isInteger(unit)) {
+      return { time, source: source as number, unit: unit as number };
+    }
+  } catch {
+    // reported below
+  }
+  throw badInput('invalid cursor: pass a cursor of this field as it was returned');
+}
+
+type BlockRow = {
+  source: number;
+  block: number;
+  first_unit: number;
+  min_time: number;
+  text: string;
+  folded: string;
+  runs: Uint8Array;
+};
+
+/** Blocks read per query while collecting a page. */
+const BLOCKS_PER_READ = 64;
+
+export interface HitPage {
+  hits: (SearchHit & { cursor: string })[];
+  hasNextPage: boolean;
+}
+
+/**
+ * One page of a session's hits for a (folded) needle, after `after` (a cursor). Blocks holding the
+ * needle are read in order of their earliest time: a block whose earliest time is past the last hit
+ * of a full page cannot hold an earlier one, so a needle with millions of hits reads a few blocks.
+ */
+export async function findHits(sessionId: string, needle: string, first: number, after: string | null | undefined): Promise<HitPage> {
+  const from = after ? parseCursor(after) : undefined;
+  const pattern = containsPattern(needle);
+  // The page and one more hit, to tell whether there is a next page.
+  const want = first + 1;
+  const found: (SearchHit & { key: HitKey })[] = [];
+  let last: { min_time: number; source: number; block: number } | undefined;
+  for (;;) {
+    const rows = await database().withConnection((conn) =>
+      conn.query<BlockRow>(
+        `SELECT source, block, first_unit, min_time, text, folded, runs FROM session_search_blocks
+         WHERE session_id = $1::uuid AND folded LIKE $2 AND max_time >= $3
+           AND (min_time, source, block) > ($4, $5, $6)
+         ORDER BY min_time, source, block LIMIT ${BLOCKS_PER_READ}`,
+        [sessionId, pattern, from?.time ?? -Infinity, last?.min_time ?? -Infinity, last?.source ?? -1, last?.block ?? -1],
+      ),
+    );
+    for (const row of rows) {
+      // Hits are at or after the block's earliest time: once a page is full, later blocks are too late.
+      if (found.length >= want && row.min_time > found[want - 1]!.key.time) return page(found, first);
+      collect(row, needle, from, found);
+      found.sort((a, b) => compareKeys(a.key, b.key));
+      found.length = Math.min(found.length, want);
+    }
+    if (rows.length < BLOCKS_PER_READ) return page(found, first);
+    const end = rows[rows.length - 1]!;
+    last = { min_time: end.min_time, source: end.source, block: end.block };
+  }
+}
+
+function page(found: (SearchHit & { key: HitKey })[], first: number): HitPage {
+  return {
+    hits: found.slice(0, first).map(({ key, ...hit }) => ({ ...hit, cursor: hitCursor(key) })),
+    hasNextPage: found.length > first,
+  };
+}
+
+/** The hits of one block after `from`: one per unit that holds the needle, at its first match. */
+function collect(row: BlockRow, needle: string, from: HitKey | undefined, into: (SearchHit & { key: HitKey })[]): void {
+  const { folded } = row;
+  const runs = decodeRuns(row.runs);
+  // `pos` is always the start of unit number `unit`; folded text has the same UTF-16 indexes as text.
+  let pos = 0;
+  let unit = row.first_unit;
+  while (pos <= folded.length) {
+    const match = folded.indexOf(needle, pos);
+    if (match < 0) return;
+    // Skip to the unit that holds the match (no needle holds an LF, so the match is inside one).
+    for (let lf = folded.indexOf('\n', pos); lf !== -1 && lf < match; lf = folded.indexOf('\n', lf + 1)) {
+      unit++;
+      pos = lf + 1;
+    }
+    let end = folded.indexOf('\n', match);
+    if (end < 0) end = folded.length;
+    const run = runAt(runs, match);
+    const key = { time: run.time, source: row.source, unit };
+    if (!from || compareKeys(key, from) > 0) {
+      into.push({ key, time: run.time, type: run.type, source: SOURCES[row.source]!, line: hitLine(row.text.slice(pos, end), match - pos) });
+    }
+    pos = end + 1;
+    unit++;
+  }
+}

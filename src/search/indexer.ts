@@ -1,0 +1,250 @@
+import { database } from '../db/client.ts';
+import type { Logger } from '../logger.ts';
+import type { ChangeListener } from '../sessions/change-listener.ts';
+import { copyOut, parseCopyRows, withChunkTx, type ChunkTx } from '../sessions/chunk-storage.ts';
+import { decodeEvents } from '../sessions/codec.ts';
+import { isPostgres } from '../sessions/inline-stream.ts';
+import { isUuid } from '../uuid.ts';
+import type { Block } from './blocks.ts';
+import { Extractor, initialState, readFrom, scriptBlocks, type IndexState } from './extract.ts';
+
+/*
+ * The indexer (spec §12): brings sessions' searchable text up to date with their events, after the
+ * appends are acknowledged. Nothing is lost if a process dies between the two: a session is pending
+ * as long as its progress row says fewer events than the session holds, and any server finds the
+ * pending ones when it starts (and every SWEEP_MS), so sessions stored before search existed, or
+ * imported, are indexed the same way. Appends announce themselves (sessions/changes.ts), which
+ * wakes the indexer at once.
+ *
+ * A pass reads at most PASS_BYTES of a session's chunks, outside any transaction, then writes what
+ * it made in one short one, if no one else (another replica) indexed the session meanwhile.
+ */
+
+/** Chunk bytes one pass reads: what bounds the indexer's memory, whatever a session's size. */
+export const PASS_BYTES = 8 * 1024 * 1024;
+/** How often a server looks for sessions whose notifications it missed. */
+const SWEEP_MS = 30_000;
+/** Pending sessions fetched per look. */
+const SWEEP_BATCH = 1000;
+/** Blocks per INSERT statement (9 parameters each). */
+const INSERT_ROWS = 500;
+
+type ProgressRow = {
+  verb: 'EXEC' | 'CONNECT';
+  type: string;
+  connection_subtype: string | null;
+  script: string | null;
+  event_count: string;
+  indexed: string | null;
+  state: IndexState | null;
+};
+
+/** Sessions whose text is behind their events (or was never indexed), at most `limit`. */
+async function pendingSessions(limit: number): Promise<string[]> {
+  const rows = await database().withConnection((conn) =>
+    conn.query<{ id: string }>(
+      `SELECT s.id::text AS id FROM sessions s LEFT JOIN session_search_progress p ON p.session_id = s.id
+       WHERE p.session_id IS NULL OR p.events < s.event_count LIMIT ${limit}`,
+    ),
+  );
+  return rows.map((r) => r.id);
+}
+
+/** The chunks holding events `from` up to `until` (excluded), as far as PASS_BYTES goes. */
+async function readPassChunks(sessionId: string, from: number, until: number): Promise<{ firstEvent: number; data: Buffer }[]> {
+  const id = `'${sessionId}'::uuid`;
+  const copy = await copyOut(
+    `SELECT first_event, data FROM (
+       SELECT first_event, data, sum(octet_length(data)) OVER (ORDER BY first_event, sequence, part) - octet_length(data) AS before
+       FROM (SELECT first_event, sequence, part, data FROM session_event_chunks
+             WHERE session_id = ${id} AND first_event < ${until}
+               AND first_event >= (SELECT coalesce(max(first_event), 0) FROM session_event_chunks
+                                   WHERE session_id = ${id} AND first_event <= ${from})
+             ORDER BY first_event, sequence, part LIMIT 8192) AS next
+     ) AS page WHERE before < ${PASS_BYTES} ORDER BY first_event, before`,
+  );
+  return parseCopyRows(copy).map(([first, data]) => ({ firstEvent: Number(first!.readBigInt64BE(0)), data: data! }));
+}
+
+async function insertBlocks(tx: ChunkTx, sessionId: string, blocks: readonly Block[]): Promise<void> {
+  for (let i = 0; i < blocks.length; i += INSERT_ROWS) {
+    const rows = blocks.slice(i, i + INSERT_ROWS);
+    const values = rows.map((_, k) => `($1, ${Array.from({ length: 8 }, (_, j) => `$${2 + k * 8 + j}`).join(', ')})`);
+    await tx.query(
+      `INSERT INTO session_search_blocks (session_id, source, block, first_unit, min_time, max_time, text, folded, runs)
+       VALUES ${values.join(', ')}`,
+      [sessionId, ...rows.flatMap((b) => [b.source, b.block, b.firstUnit, b.minTime, b.maxTime, b.text, b.folded, b.runs])],
+    );
+  }
+}
+
+/**
+ * One pass over a session: indexes what PASS_BYTES of its unindexed events hold. True when more is
+ * left to do (more events, or another process wrote first and this pass threw its work away).
+ */
+export async function indexSession(sessionId: string): Promise<boolean> {
+  if (!isUuid(sessionId)) return false;
+  const [row] = await database().withConnection((conn) =>
+    conn.query<ProgressRow>(
+      `SELECT s.verb, s.type, s.connection_subtype, s.script, s.event_count::text AS event_count,
+              p.events::text AS indexed, p.state
+       FROM sessions s LEFT JOIN session_search_progress p ON p.session_id = s.id WHERE s.id = $1::uuid`,
+      [sessionId],
+    ),
+  );
+  if (!row) return false; // deleted
+  const eventCount = Number(row.event_count);
+  const indexed = row.indexed === null ? undefined : Number(row.indexed);
+  if (indexed !== undefined && indexed >= eventCount) return false;
+
+  const kind = { verb: row.verb, postgres: isPostgres({ type: row.type, connectionSubtype: row.connection_subtype }) };
+  const state = row.state ?? initialState(kind);
+  const blocks = indexed === undefined && row.script ? scriptBlocks(row.script) : [];
+  const extractor = new Extractor(state);
+  let upTo = indexed ?? 0;
+  const from = readFrom(state);
+  if (eventCount > from) {
+    for (const chunk of await readPassChunks(sessionId, from, eventCount)) {
+      let index = chunk.firstEvent;
+      for (const event of decodeEvents(chunk.data)) {
+        if (index >= eventCount) break;
+        extractor.push(index++, event);
+      }
+      upTo = Math.max(upTo, index);
+    }
+  }
+  upTo = Math.min(upTo, eventCount);
+  const out = extractor.end();
+  blocks.push(...out.blocks);
+
+  const written = await withChunkTx(async (tx) => {
+    // Whoever indexed the session last must be the one this pass read after.
+    const [progress] = await tx.query<{ events: string }>(
+      `SELECT events::text AS events FROM session_search_progress WHERE session_id = $1::uuid FOR UPDATE`,
+      [sessionId],
+    );
+    if (indexed === undefined) {
+      if (progress) return false;
+      const inserted = await tx.query(
+        `INSERT INTO session_search_progress (session_id, events, state) VALUES ($1::uuid, $2, $3::jsonb)
+         ON CONFLICT (session_id) DO NOTHING RETURNING session_id`,
+        [sessionId, upTo, JSON.stringify(out.state)],
+      );
+      if (inserted.length === 0) return false;
+    } else {
+      if (!progress || Number(progress.events) !== indexed) return false;
+      await tx.query(`UPDATE session_search_progress SET events = $2, state = $3::jsonb WHERE session_id = $1::uuid`, [
+        sessionId,
+        upTo,
+        JSON.stringify(out.state),
+      ]);
+    }
+    for (const [source, block] of Object.entries(out.from)) {
+      await tx.query(`DELETE FROM session_search_blocks WHERE session_id = $1::uuid AND source = $2 AND block >= $3`, [
+        sessionId,
+        Number(source),
+        block,
+      ]);
+    }
+    await insertBlocks(tx, sessionId, blocks);
+    return true;
+  });
+  return !written || upTo < eventCount;
+}
+
+/**
+ * Indexes every pending session, one pass after another, until none is left (tests, and commands
+ * run without a server: `reel import`, `reel migrate`, `reel search`). Returns the passes made.
+ */
+export async function indexPendingSessions(): Promise<number> {
+  let passes = 0;
+  for (;;) {
+    const ids = await pendingSessions(SWEEP_BATCH);
+    if (ids.length === 0) return passes;
+    for (const id of ids) {
+      do passes++;
+      while (await indexSession(id));
+    }
+  }
+}
+
+/**
+ * A server's indexer: sessions announced as changed are indexed at once (one pass at a time, in
+ * turn, so that a 256 MiB session does not hold back a small one), and pending ones are looked
+ * for at start, after the notification connection was lost, and every SWEEP_MS.
+ */
+export class SearchIndexer {
+  readonly #queue = new Set<string>();
+  #running: Promise<void> | undefined;
+  #sweepAgain = false;
+  #closed = false;
+  readonly #timer: NodeJS.Timeout;
+
+  private constructor(private readonly logger: Logger) {
+    this.#timer = setInterval(() => this.sweep(), SWEEP_MS).unref();
+  }
+
+  static start(changes: ChangeListener, logger: Logger): SearchIndexer {
+    const indexer = new SearchIndexer(logger);
+    changes.add({ changed: (change) => indexer.enqueue(change.sessionId), missed: () => indexer.sweep() });
+    indexer.sweep();
+    return indexer;
+  }
+
+  enqueue(sessionId: string): void {
+    if (this.#closed) return;
+    this.#queue.add(sessionId);
+    this.#run();
+  }
+
+  /** Looks for pending sessions (the queue runs them). */
+  sweep(): void {
+    this.#sweepAgain = true;
+    this.#run();
+  }
+
+  /** Whether nothing is queued or being indexed. */
+  get idle(): boolean {
+    return this.#running === undefined;
+  }
+
+  /** Stops after the pass under way. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    clearInterval(this.#timer);
+    await this.#running;
+  }
+
+  #run(): void {
+    this.#running ??= this.#loop().finally(() => {
+      this.#running = undefined;
+      // Something may have arrived after the loop's last look.
+      if (!this.#closed && (this.#queue.size > 0 || this.#sweepAgain)) this.#run();
+    });
+  }
+
+  async #loop(): Promise<void> {
+    while (!this.#closed) {
+      if (this.#queue.size === 0) {
+        if (!this.#sweepAgain) return;
+        this.#sweepAgain = false;
+        try {
+          const ids = await pendingSessions(SWEEP_BATCH);
+          for (const id of ids) this.#queue.add(id);
+          if (ids.length === SWEEP_BATCH) this.#sweepAgain = true;
+        } catch (err) {
+          this.logger.warn({ err }, 'search: looking for sessions to index failed; trying again at the next look');
+        }
+        if (this.#queue.size === 0) return;
+      }
+      const [id] = this.#queue;
+      this.#queue.delete(id!);
+      try {
+        if (await indexSession(id!)) this.#queue.add(id!);
+      } catch (err) {
+        // Left pending: the next look finds it again.
+        this.logger.warn({ err, sessionId: id }, 'search: indexing a session failed; it stays pending');
+      }
+    }
+  }
+}

@@ -1,0 +1,314 @@
+import type { EventType } from '../sessions/event.ts';
+
+/*
+ * The searchable lines of a terminal stream (spec §12): a session's `i` payloads (INPUT) or its `o`
+ * and `e` payloads (OUTPUT), concatenated, decoded as UTF-8 and cleaned of what a terminal does not
+ * show as text. One pass, a byte at a time, holding only the line being built.
+ *
+ * Every character remembers the event that held its first byte, because a hit's time is that of
+ * the event holding the first character of its match. A line's origins are kept as runs: the
+ * character index where each new origin starts.
+ */
+
+/** Where a character came from: its event's time and type. */
+export interface Origin {
+  time: number;
+  type: EventType;
+}
+
+/** A run of a line's characters from one origin, starting at UTF-16 index `at` of the line. */
+export interface Run extends Origin {
+  at: number;
+}
+
+/** A line the cleaner finished: its text and the runs of its characters. */
+export interface Line {
+  text: string;
+  runs: Run[];
+}
+
+/** Where a stream can be read again from scratch: the byte `offset` of event `event`. */
+export interface StreamPoint {
+  event: number;
+  offset: number;
+}
+
+// The cleaner's states (rule 1 of §12's cleaning).
+const TEXT = 0;
+/** After ESC. */
+const ESC = 1;
+/** ESC [ and parameter bytes 0x30–0x3F. */
+const CSI_PARAMS = 2;
+/** CSI intermediate bytes 0x20–0x2F. */
+const CSI_INTERMEDIATE = 3;
+/** ESC + intermediate bytes 0x20–0x2F, waiting for a final 0x30–0x7E. */
+const ESC_INTERMEDIATE = 4;
+/** ESC ]: up to BEL or ESC \. */
+const OSC = 5;
+/** ESC P, X, ^ or _: up to ESC \. */
+const STRING = 6;
+/** ESC inside an OSC: `\` ends the OSC, anything else starts a new escape. */
+const OSC_ESC = 7;
+/** ESC inside a string sequence. */
+const STRING_ESC = 8;
+
+const REPLACEMENT = 0xfffd;
+/** Code points of the line being built are flushed to a string in slices of this many. */
+const SLICE = 8192;
+
+/**
+ * Decodes and cleans one source's bytes into lines. Feed it events with `push`, then `end`; lines
+ * arrive through `onLine` as they end. `resumePoint` is the last place after which the stream could be
+ * read again with a fresh TextLines and give the same lines: right after the latest line break.
+ */
+export class TextLines {
+  // UTF-8 decoder (WHATWG's algorithm, so invalid bytes become U+FFFD exactly as TextDecoder does).
+  #codePoint = 0;
+  #bytesSeen = 0;
+  #bytesNeeded = 0;
+  #lower = 0x80;
+  #upper = 0xbf;
+  /** Origin of the sequence being decoded. */
+  #sequenceOrigin: Origin | undefined;
+
+  #state = TEXT;
+  /** The line being built, as code points, and where each origin starts in it (code point index). */
+  #line: number[] = [];
+  #runStarts: number[] = [];
+  #runOrigins: Origin[] = [];
+  /** The origin the next character would join; set per event. */
+  #origin: Origin = { time: 0, type: 'o' };
+  #event = 0;
+  /** Index of the byte being read in its event. */
+  #at = 0;
+  #resume: StreamPoint;
+
+  constructor(
+    private readonly onLine: (line: Line) => void,
+    start: StreamPoint = { event: 0, offset: 0 },
+  ) {
+    this.#resume = { ...start };
+  }
+
+  /** Where reading again would give the same lines as those still to come. */
+  get resumePoint(): StreamPoint {
+    return this.#resume;
+  }
+
+  /** Whether nothing is pending: no line under way, no escape, no partial character. */
+  get clean(): boolean {
+    return this.#line.length === 0 && this.#state === TEXT && this.#bytesNeeded === 0;
+  }
+
+  /** The bytes of event number `event` from `offset` on. */
+  push(event: number, time: number, type: EventType, data: Uint8Array, offset = 0): void {
+    this.#event = event;
+    this.#origin = { time, type };
+    for (let i = offset; i < data.length; i++) {
+      const byte = data[i]!;
+      this.#at = i;
+      if (this.#bytesNeeded === 0 && byte < 0x80) this.#ascii(byte);
+      else this.#decode(byte);
+    }
+  }
+
+  /** Ends the stream: a partial character becomes U+FFFD, a cut-off escape is dropped, the last line ends. */
+  end(): void {
+    if (this.#bytesNeeded !== 0) {
+      this.#bytesNeeded = 0;
+      this.#char(REPLACEMENT, this.#sequenceOrigin!);
+    }
+    this.#state = TEXT;
+    this.#endLine();
+  }
+
+  /** An ASCII byte outside a sequence: the common case, and the only bytes that can break a line. */
+  #ascii(byte: number): void {
+    if ((byte === 0x0a || byte === 0x0d) && this.#breaksLine()) {
+      // The stream can be read again from the next byte: set before the line is handed over.
+      this.#resume = { event: this.#event, offset: this.#at + 1 };
+      this.#endLine();
+    } else {
+      this.#char(byte, this.#origin);
+    }
+  }
+
+  #decode(byte: number): void {
+    if (this.#bytesNeeded === 0) {
+      this.#sequenceOrigin = this.#origin;
+      if (byte >= 0xc2 && byte <= 0xdf) {
+        this.#bytesNeeded = 1;
+        this.#codePoint = byte & 0x1f;
+      } else if (byte >= 0xe0 && byte <= 0xef) {
+        if (byte === 0xe0) this.#lower = 0xa0;
+        if (byte === 0xed) this.#upper = 0x9f;
+        this.#bytesNeeded = 2;
+        this.#codePoint = byte & 0x0f;
+      } else if (byte >= 0xf0 && byte <= 0xf4) {
+        if (byte === 0xf0) this.#lower = 0x90;
+        if (byte === 0xf4) this.#upper = 0x8f;
+        this.#bytesNeeded = 3;
+        this.#codePoint = byte & 0x07;
+      } else {
+        this.#char(REPLACEMENT, this.#origin);
+      }
+      return;
+    }
+    if (byte < this.#lower || byte > this.#upper) {
+      // The sequence is broken: it becomes U+FFFD and this byte starts afresh.
+      this.#resetDecoder();
+      this.#char(REPLACEMENT, this.#sequenceOrigin!);
+      if (byte < 0x80) this.#ascii(byte);
+      else this.#decode(byte);
+      return;
+    }
+    this.#lower = 0x80;
+    this.#upper = 0xbf;
+    this.#codePoint = (this.#codePoint << 6) | (byte & 0x3f);
+    if (++this.#bytesSeen === this.#bytesNeeded) {
+      const cp = this.#codePoint;
+      this.#resetDecoder();
+      this.#char(cp, this.#sequenceOrigin!);
+    }
+  }
+
+  #resetDecoder(): void {
+    this.#codePoint = 0;
+    this.#bytesNeeded = 0;
+    this.#bytesSeen = 0;
+    this.#lower = 0x80;
+    this.#upper = 0xbf;
+  }
+
+  /**
+   * Whether a CR or LF read now ends a line: it does unless an OSC or string sequence is open (a CSI
+   * or other escape it interrupts is dropped).
+   */
+  #breaksLine(): boolean {
+    switch (this.#state) {
+      case OSC:
+      case STRING:
+        return false;
+      case OSC_ESC:
+      case STRING_ESC:
+        // The ESC ended the sequence and started an escape, which the line break interrupts.
+        this.#state = TEXT;
+        return true;
+      default:
+        this.#state = TEXT;
+        return true;
+    }
+  }
+
+  /** One decoded character that is not a line break. */
+  #char(cp: number, origin: Origin): void {
+    switch (this.#state) {
+      case TEXT:
+        break;
+      case ESC:
+        if (cp === 0x5b) this.#state = CSI_PARAMS;
+        else if (cp === 0x5d) this.#state = OSC;
+        else if (cp === 0x50 || cp === 0x58 || cp === 0x5e || cp === 0x5f) this.#state = STRING;
+        else if (cp >= 0x20 && cp <= 0x2f) this.#state = ESC_INTERMEDIATE;
+        else if (cp >= 0x30 && cp <= 0x7e) this.#state = TEXT;
+        else break; // interrupted: the character is read as text below
+        return;
+      case CSI_PARAMS:
+        if (cp >= 0x30 && cp <= 0x3f) return;
+        if (cp >= 0x20 && cp <= 0x2f) {
+          this.#state = CSI_INTERMEDIATE;
+          return;
+        }
+        if (cp >= 0x40 && cp <= 0x7e) {
+          this.#state = TEXT;
+          return;
+        }
+        break;
+      case CSI_INTERMEDIATE:
+        if (cp >= 0x20 && cp <= 0x2f) return;
+        if (cp >= 0x40 && cp <= 0x7e) {
+          this.#state = TEXT;
+          return;
+        }
+        break;
+      case ESC_INTERMEDIATE:
+        if (cp >= 0x20 && cp <= 0x2f) return;
+        if (cp >= 0x30 && cp <= 0x7e) {
+          this.#state = TEXT;
+          return;
+        }
+        break;
+      case OSC:
+        if (cp === 0x07) this.#state = TEXT;
+        else if (cp === 0x1b) this.#state = OSC_ESC;
+        return;
+      case STRING:
+        if (cp === 0x1b) this.#state = STRING_ESC;
+        return;
+      case OSC_ESC:
+      case STRING_ESC:
+        if (cp === 0x5c) {
+          this.#state = TEXT;
+          return;
+        }
+        // The sequence ended at its ESC, which starts a new escape with this character.
+        this.#state = ESC;
+        this.#char(cp, origin);
+        return;
+    }
+    // Text (or the character that interrupted an escape).
+    this.#state = TEXT;
+    if (cp === 0x1b) {
+      this.#state = ESC;
+    } else if (cp === 0x08 || cp === 0x7f) {
+      this.#deleteLast();
+    } else if (cp >= 0x20 ? cp < 0x7f || cp > 0x9f : cp === 0x09) {
+      this.#append(cp, origin);
+    }
+    // Other C0 and C1 controls are dropped.
+  }
+
+  #append(cp: number, origin: Origin): void {
+    const runs = this.#runOrigins;
+    const last = runs[runs.length - 1];
+    if (last !== origin && (last === undefined || last.time !== origin.time || last.type !== origin.type)) {
+      this.#runStarts.push(this.#line.length);
+      runs.push(origin);
+    }
+    this.#line.push(cp);
+  }
+
+  #deleteLast(): void {
+    if (this.#line.length === 0) return;
+    this.#line.pop();
+    const n = this.#runStarts.length;
+    if (this.#runStarts[n - 1] === this.#line.length) {
+      this.#runStarts.pop();
+      this.#runOrigins.pop();
+    }
+  }
+
+  #endLine(): void {
+    const cps = this.#line;
+    if (cps.length > 0) {
+      // Runs move from code point indexes to UTF-16 ones (characters beyond U+FFFF take two).
+      const runs: Run[] = [];
+      let text = '';
+      let units = 0;
+      let k = 0;
+      const starts = this.#runStarts;
+      for (let i = 0; i < cps.length; i += SLICE) {
+        const slice = cps.slice(i, i + SLICE);
+        for (let j = 0; j < slice.length; j++) {
+          if (starts[k] === i + j) runs.push({ at: units, ...this.#runOrigins[k++]! });
+          units += slice[j]! > 0xffff ? 2 : 1;
+        }
+        text += String.fromCodePoint(...slice);
+      }
+      this.onLine({ text, runs });
+    }
+    this.#line = [];
+    this.#runStarts = [];
+    this.#runOrigins = [];
+  }
+}
