@@ -1,5 +1,5 @@
 import fs from 'node:fs';
-import { Command, CommanderError, Option } from 'commander';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { createApiKey, listApiKeys, revokeApiKey, ROLES } from './auth/keys.ts';
 import { openAppDatabase, startServer } from './app.ts';
 import { loadConfig, type Config } from './config.ts';
@@ -7,6 +7,12 @@ import { badInput, notFound, ReelError } from './errors.ts';
 import { createLogger } from './logger.ts';
 import { createOrg, findOrg, listOrgs } from './orgs.ts';
 import type { Role } from './generated/prisma/enums.ts';
+
+function positive(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n < 1 || n > 100) throw new InvalidArgumentError('a whole number from 1 to 100');
+  return n;
+}
 
 export interface CliIO {
   stdout: NodeJS.WritableStream;
@@ -67,10 +73,13 @@ export async function runCli(argv: readonly string[], io: CliIO): Promise<number
 
   program
     .command('migrate')
-    .description('create or upgrade the database schema')
+    .description('create or upgrade the database schema, and index for search the sessions not indexed yet')
     .action(() =>
       withDatabase(async () => {
         out('database is up to date\n');
+        const { indexPendingSessions } = await import('./search/indexer.ts');
+        const passes = await indexPendingSessions();
+        if (passes > 0) out(`indexed the sessions stored before (${passes} pass(es))\n`);
       }),
     );
 
@@ -151,7 +160,25 @@ export async function runCli(argv: readonly string[], io: CliIO): Promise<number
         const { importSessions } = await import('./transfer/import.ts');
         const org = await findOrg(opts.org);
         const result = await importSessions(file, org.id, io.stderr);
+        // Searchable at once, whether a server runs or not.
+        const { indexPendingSessions } = await import('./search/indexer.ts');
+        await indexPendingSessions();
         out(`imported ${result.imported} session(s), ${result.skipped} already present\n`);
+      }),
+    );
+
+  program
+    .command('search <text>')
+    .description("the organisation's sessions whose recordings hold <text> (case-insensitive, literal), newest first, with their hits")
+    .requiredOption('--org <org>', 'organisation id or name')
+    .addOption(new Option('--sessions <n>', 'most sessions listed').argParser(positive).default(20))
+    .addOption(new Option('--hits <n>', 'most hits shown per session').argParser(positive).default(5))
+    .option('--json', 'one JSON object per session and its hits, a line each')
+    .action((text: string, opts: { org: string; sessions: number; hits: number; json?: boolean }) =>
+      withDatabase(async () => {
+        const { searchSessions } = await import('./search/cli.ts');
+        const org = await findOrg(opts.org);
+        await searchSessions(org.id, text, { sessions: opts.sessions, hits: opts.hits, json: Boolean(opts.json) }, out);
       }),
     );
 

@@ -78,7 +78,8 @@ export async function findHits(sessionId: string, needle: string, first: number,
   for (;;) {
     const rows = await database().withConnection((conn) =>
       conn.query<BlockRow>(
-        `SELECT source, block, first_unit, min_time, text, folded, runs FROM session_search_blocks
+        // A leading character on each text: PGlite drops a U+FEFF that starts a text value it returns.
+        `SELECT source, block, first_unit, min_time, '>' || text AS text, '>' || folded AS folded, runs FROM session_search_blocks
          WHERE session_id = $1::uuid AND folded LIKE $2 AND max_time >= $3
            AND (min_time, source, block) > ($4, $5, $6)
          ORDER BY min_time, source, block LIMIT ${BLOCKS_PER_READ}`,
@@ -86,6 +87,8 @@ export async function findHits(sessionId: string, needle: string, first: number,
       ),
     );
     for (const row of rows) {
+      row.text = row.text.slice(1);
+      row.folded = row.folded.slice(1);
       // Hits are at or after the block's earliest time: once a page is full, later blocks are too late.
       if (found.length >= want && row.min_time > found[want - 1]!.key.time) return page(found, first);
       collect(row, needle, from, found);

@@ -20,8 +20,11 @@ import { Extractor, initialState, readFrom, scriptBlocks, type IndexState } from
  * it made in one short one, if no one else (another replica) indexed the session meanwhile.
  */
 
-/** Chunk bytes one pass reads: what bounds the indexer's memory, whatever a session's size. */
-export const PASS_BYTES = 8 * 1024 * 1024;
+/**
+ * Chunk bytes one pass reads: what bounds the indexer's memory, whatever a session's size. PGlite
+ * runs in this thread: its passes are smaller, so that requests are served between them.
+ */
+const PASS_BYTES = { postgres: 8 * 1024 * 1024, pglite: 1024 * 1024 };
 /** How often a server looks for sessions whose notifications it missed. */
 const SWEEP_MS = 30_000;
 /** Pending sessions fetched per look. */
@@ -61,7 +64,7 @@ async function readPassChunks(sessionId: string, from: number, until: number): P
                AND first_event >= (SELECT coalesce(max(first_event), 0) FROM session_event_chunks
                                    WHERE session_id = ${id} AND first_event <= ${from})
              ORDER BY first_event, sequence, part LIMIT 8192) AS next
-     ) AS page WHERE before < ${PASS_BYTES} ORDER BY first_event, before`,
+     ) AS page WHERE before < ${PASS_BYTES[database().kind]} ORDER BY first_event, before`,
   );
   return parseCopyRows(copy).map(([first, data]) => ({ firstEvent: Number(first!.readBigInt64BE(0)), data: data! }));
 }
@@ -86,7 +89,7 @@ export async function indexSession(sessionId: string): Promise<boolean> {
   if (!isUuid(sessionId)) return false;
   const [row] = await database().withConnection((conn) =>
     conn.query<ProgressRow>(
-      `SELECT s.verb, s.type, s.connection_subtype, s.script, s.event_count::text AS event_count,
+      `SELECT s.verb, s.type, s.connection_subtype, '>' || s.script AS script, s.event_count::text AS event_count,
               p.events::text AS indexed, p.state
        FROM sessions s LEFT JOIN session_search_progress p ON p.session_id = s.id WHERE s.id = $1::uuid`,
       [sessionId],
@@ -99,7 +102,8 @@ export async function indexSession(sessionId: string): Promise<boolean> {
 
   const kind = { verb: row.verb, postgres: isPostgres({ type: row.type, connectionSubtype: row.connection_subtype }) };
   const state = row.state ?? initialState(kind);
-  const blocks = indexed === undefined && row.script ? scriptBlocks(row.script) : [];
+  // The script comes with a leading character (PGlite drops a U+FEFF that starts a text value).
+  const blocks = indexed === undefined && row.script ? scriptBlocks(row.script.slice(1)) : [];
   const extractor = new Extractor(state);
   let upTo = indexed ?? 0;
   const from = readFrom(state);
@@ -162,8 +166,10 @@ export async function indexPendingSessions(): Promise<number> {
     const ids = await pendingSessions(SWEEP_BATCH);
     if (ids.length === 0) return passes;
     for (const id of ids) {
-      do passes++;
-      while (await indexSession(id));
+      do {
+        passes++;
+        await new Promise((resolve) => setImmediate(resolve));
+      } while (await indexSession(id));
     }
   }
 }
@@ -237,6 +243,8 @@ export class SearchIndexer {
         }
         if (this.#queue.size === 0) return;
       }
+      // A pass is a chain of promises that, on PGlite, never waits for I/O: let requests in between.
+      await new Promise((resolve) => setImmediate(resolve));
       const [id] = this.#queue;
       this.#queue.delete(id!);
       try {

@@ -53,8 +53,6 @@ const OSC_ESC = 7;
 const STRING_ESC = 8;
 
 const REPLACEMENT = 0xfffd;
-/** Code points of the line being built are flushed to a string in slices of this many. */
-const SLICE = 8192;
 
 /**
  * Decodes and cleans one source's bytes into lines. Feed it events with `push`, then `end`; lines
@@ -72,10 +70,10 @@ export class TextLines {
   #sequenceOrigin: Origin | undefined;
 
   #state = TEXT;
-  /** The line being built, as code points, and where each origin starts in it (code point index). */
-  #line: number[] = [];
-  #runStarts: number[] = [];
-  #runOrigins: Origin[] = [];
+  /** The line being built, in pieces, its length (UTF-16), and its runs. */
+  #pieces: string[] = [];
+  #length = 0;
+  #runs: Run[] = [];
   /** The origin the next character would join; set per event. */
   #origin: Origin = { time: 0, type: 'o' };
   #event = 0;
@@ -97,15 +95,23 @@ export class TextLines {
 
   /** Whether nothing is pending: no line under way, no escape, no partial character. */
   get clean(): boolean {
-    return this.#line.length === 0 && this.#state === TEXT && this.#bytesNeeded === 0;
+    return this.#length === 0 && this.#state === TEXT && this.#bytesNeeded === 0;
   }
 
   /** The bytes of event number `event` from `offset` on. */
   push(event: number, time: number, type: EventType, data: Uint8Array, offset = 0): void {
     this.#event = event;
     this.#origin = { time, type };
-    for (let i = offset; i < data.length; i++) {
-      const byte = data[i]!;
+    const end = data.length;
+    for (let i = offset; i < end; i++) {
+      let byte = data[i]!;
+      if (byte >= 0x20 && byte < 0x7f && this.#state === TEXT && this.#bytesNeeded === 0) {
+        // Printable ASCII in plain text, the bulk of most streams: taken as one piece.
+        const from = i;
+        while (i + 1 < end && (byte = data[i + 1]!) >= 0x20 && byte < 0x7f) i++;
+        this.#appendText(Buffer.prototype.latin1Slice.call(data, from, i + 1) as string, this.#origin);
+        continue;
+      }
       this.#at = i;
       if (this.#bytesNeeded === 0 && byte < 0x80) this.#ascii(byte);
       else this.#decode(byte);
@@ -269,46 +275,38 @@ export class TextLines {
   }
 
   #append(cp: number, origin: Origin): void {
-    const runs = this.#runOrigins;
-    const last = runs[runs.length - 1];
-    if (last !== origin && (last === undefined || last.time !== origin.time || last.type !== origin.type)) {
-      this.#runStarts.push(this.#line.length);
-      runs.push(origin);
-    }
-    this.#line.push(cp);
+    this.#appendText(String.fromCodePoint(cp), origin);
   }
 
-  #deleteLast(): void {
-    if (this.#line.length === 0) return;
-    this.#line.pop();
-    const n = this.#runStarts.length;
-    if (this.#runStarts[n - 1] === this.#line.length) {
-      this.#runStarts.pop();
-      this.#runOrigins.pop();
+  #appendText(text: string, origin: Origin): void {
+    const runs = this.#runs;
+    const last = runs[runs.length - 1];
+    if (last === undefined || (last.time !== origin.time || last.type !== origin.type)) {
+      runs.push({ at: this.#length, time: origin.time, type: origin.type });
     }
+    this.#pieces.push(text);
+    this.#length += text.length;
+  }
+
+  /** BS and DEL: the line's last character goes (both halves of a surrogate pair). */
+  #deleteLast(): void {
+    if (this.#length === 0) return;
+    const pieces = this.#pieces;
+    const piece = pieces[pieces.length - 1]!;
+    const low = piece.charCodeAt(piece.length - 1);
+    const pair = low >= 0xdc00 && low <= 0xdfff && piece.length >= 2;
+    const cut = pair ? 2 : 1;
+    if (piece.length === cut) pieces.pop();
+    else pieces[pieces.length - 1] = piece.slice(0, -cut);
+    this.#length -= cut;
+    const runs = this.#runs;
+    if (runs[runs.length - 1]!.at >= this.#length) runs.pop();
   }
 
   #endLine(): void {
-    const cps = this.#line;
-    if (cps.length > 0) {
-      // Runs move from code point indexes to UTF-16 ones (characters beyond U+FFFF take two).
-      const runs: Run[] = [];
-      let text = '';
-      let units = 0;
-      let k = 0;
-      const starts = this.#runStarts;
-      for (let i = 0; i < cps.length; i += SLICE) {
-        const slice = cps.slice(i, i + SLICE);
-        for (let j = 0; j < slice.length; j++) {
-          if (starts[k] === i + j) runs.push({ at: units, ...this.#runOrigins[k++]! });
-          units += slice[j]! > 0xffff ? 2 : 1;
-        }
-        text += String.fromCodePoint(...slice);
-      }
-      this.onLine({ text, runs });
-    }
-    this.#line = [];
-    this.#runStarts = [];
-    this.#runOrigins = [];
+    if (this.#length > 0) this.onLine({ text: this.#pieces.join(''), runs: this.#runs });
+    this.#pieces = [];
+    this.#length = 0;
+    this.#runs = [];
   }
 }

@@ -1,8 +1,11 @@
+import fs from 'node:fs';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { indexPendingSessions } from '../../src/search/indexer.ts';
 import { codeOf, ok } from '../support/graphql.ts';
-import { startAppWithKeys, type TestApp } from '../support/app.ts';
+import { startAppWithKeys, startTestApp, type TestApp } from '../support/app.ts';
 import { APPEND, ev, ingest, OPEN, SESSIONS, type SessionsResult } from '../support/ingest.ts';
+import { ROOT } from '../support/processes.ts';
 
 /*
  * Search (spec §12) through the public API: the examples of the issue and the contract's corners.
@@ -146,6 +149,26 @@ describe('what a user saw is what is found', () => {
   });
 });
 
+describe('the README', () => {
+  it("answers the README's search query", async () => {
+    const readme = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8');
+    const query = /Search every session[\s\S]*?```graphql\n([\s\S]*?)```/.exec(readme)?.[1];
+    expect(query).toBeDefined();
+    const id = await ingest(app, recorder, {
+      verb: 'CONNECT',
+      type: 'custom',
+      connectionSubtype: null,
+      startDate: new Date().toISOString(),
+      userId: 'carol',
+      events: [[7.5, 'i', 'drop table audit_log;\r']],
+    });
+    await indexPendingSessions();
+    const data = ok(await app.gql<{ sessions: { edges: { node: { id: string; searchHits: { edges: { node: Hit }[] } } }[] } }>(query!, {}, admin));
+    const mine = data.sessions.edges.find((e) => e.node.id === id);
+    expect(mine?.node.searchHits.edges.map((e) => e.node)).toEqual([{ time: 7.5, source: 'INPUT', line: 'drop table audit_log;' }]);
+  });
+});
+
 describe('pages', () => {
   it('pages through thousands of hits in time order, each once', async () => {
     const lines = Array.from({ length: 3000 }, (_, k) => `row ${k} needle\n`);
@@ -223,5 +246,37 @@ describe('the indexer of a running server', () => {
     await append(1, 'rted\r\nok', 2);
     await eventually('deploy started', [{ time: 1, type: 'OUTPUT', source: 'OUTPUT', line: 'deploy started' }]);
     await eventually('ok', [{ time: 2, type: 'OUTPUT', source: 'OUTPUT', line: 'ok' }]);
+  });
+});
+
+describe('nothing acknowledged is left unsearchable', () => {
+  it('indexes at start what was stored while no indexer ran (a crash after the acknowledgement, or sessions older than search)', async () => {
+    const first = await startAppWithKeys({ REEL_SEARCH_INDEXER: 'off' });
+    let second: TestApp | undefined;
+    try {
+      const id = await ingest(first.app, first.recorder, {
+        verb: 'CONNECT',
+        type: 'custom',
+        connectionSubtype: null,
+        script: 'kubectl delete ns prod',
+        events: [[3, 'o', 'namespace "prod" deleted\n']],
+      });
+      const listed = async (app: TestApp) =>
+        ok(await app.gql<SessionsResult>(SESSIONS, { filter: { text: 'PROD' } }, first.admin)).sessions.edges.map((e) => e.node.id);
+      expect(await listed(first.app)).toEqual([]);
+      await first.app.stop();
+
+      second = await startTestApp({}, { database: first.app.database });
+      const deadline = Date.now() + 5000;
+      while ((await listed(second)).length === 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(await listed(second)).toEqual([id]);
+      const res = await second.gql<HitsResult>(HITS, { id, text: 'prod' }, first.admin);
+      expect(ok(res).session!.searchHits.edges.map((e) => [e.node.source, e.node.time])).toEqual([
+        ['SCRIPT', 0],
+        ['OUTPUT', 3],
+      ]);
+    } finally {
+      await (second ?? first.app).close();
+    }
   });
 });

@@ -38,6 +38,28 @@ describe('reel import / export on the command line', { timeout: 240_000 }, () =>
     expect(sessions.map((s) => s.event_stream)).toEqual(records(SESSIONS).map((s) => s.event_stream));
   });
 
+  it('searches what it imported: sessions and hits, as text and as JSON lines', () => {
+    // Imported just above, with no server running: `reel import` indexed them itself.
+    const text = reel(['search', 'RM -RF', '--org', 'acme'], env);
+    expect(text.code).toBe(0);
+    expect(text.stdout).toMatch(new RegExp(`^${SSH_ID}  \\S+  CONNECT \\S+  .*\n +1\\.200s  INPUT   rm -rf /srv/app\n$`));
+
+    const json = reel(['search', 'select', '--org', 'acme', '--json', '--hits', '2'], env);
+    expect(json.code).toBe(0);
+    const lines = json.stdout.trim().split('\n').map((l) => JSON.parse(l) as { session: { id: string }; hits: unknown[]; moreHits: boolean });
+    expect(lines.map((l) => l.session.id)).toEqual([PG_ID]);
+    expect(lines[0]!.hits).toEqual([
+      { time: 0.4, type: 'INPUT', source: 'QUERY', line: 'select now();' },
+      { time: 0.5, type: 'INPUT', source: 'QUERY', line: 'SELECT $1::int' },
+    ]);
+    expect(lines[0]!.moreHits).toBe(true);
+
+    expect(reel(['search', 'no such words', '--org', 'acme'], env)).toMatchObject({ code: 0, stdout: 'no session holds that text\n' });
+    const bad = reel(['search', ' ', '--org', 'acme'], env);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/^reel: text must hold something/);
+  });
+
   it('exits non-zero with a one-line reason on a bad file, importing nothing of the bad record', () => {
     const [ssh] = records(SESSIONS);
     const ids = ['6a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d', '7b2c3d4e-5f6a-4b7c-9d8e-0f1a2b3c4d5e'];
