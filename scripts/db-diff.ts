@@ -16,7 +16,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { PGlite } from '@electric-sql/pglite';
+import { PGlite } from '@electric-sql/pglite';
 import {
   bindMigrationAwareSqlAdapterFactory,
   DriverAdapterError,
@@ -26,7 +26,6 @@ import {
 import * as bg from '@prisma/schema-engine-wasm/schema_engine_bg';
 import type { MigrationList, SchemaEngine } from '@prisma/schema-engine-wasm/schema_engine_bg';
 import { PrismaPGlite } from 'pglite-prisma-adapter';
-import { openPGlite } from '../src/db/pglite.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const SCHEMA_PATH = path.join(ROOT, 'prisma', 'schema.prisma');
@@ -114,7 +113,8 @@ function pgliteFactory(): SqlMigrationAwareDriverAdapterFactory {
   const connect = async (): Promise<SqlDriverAdapter> => {
     if (!db) {
       debug('starting PGlite');
-      db = await openPGlite();
+      db = new PGlite();
+      await db.waitReady;
       debug('PGlite ready');
     }
     const client = db;

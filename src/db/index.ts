@@ -1,13 +1,12 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import type { PGlite } from '@electric-sql/pglite';
+import { PGlite } from '@electric-sql/pglite';
 import { PrismaPg } from '@prisma/adapter-pg';
 import pg from 'pg';
 import { PrismaPGlite } from 'pglite-prisma-adapter';
 import { PrismaClient } from '../generated/prisma/client.ts';
 import { lockDataDir } from './lock.ts';
 import { migrate, type SqlConnection } from './migrate.ts';
-import { openPGlite } from './pglite.ts';
 
 export type { PrismaClient };
 
@@ -60,7 +59,7 @@ async function openEmbedded(dataDir: string): Promise<Database> {
   try {
     const pgdata = path.join(dataDir, 'pgdata');
     const created = !fs.existsSync(path.join(pgdata, 'PG_VERSION'));
-    const pglite = await openPGlite(pgdata);
+    const pglite = await PGlite.create(pgdata);
     const prisma = new PrismaClient({ adapter: new PrismaPGlite(pglite) });
     return {
       kind: 'pglite',

@@ -1,11 +1,12 @@
 import type { EventType } from '../sessions/event.ts';
 import { fold } from './needle.ts';
+import { trigramKeys } from './trigrams.ts';
 import type { Line, Run } from './text.ts';
 
 /*
  * How searchable text is stored: in blocks of whole units of one source, LF between units (no unit
  * holds an LF, and no needle may), so that "some unit of this block contains the needle" is exactly
- * `folded LIKE '%needle%'` for the database, and one trigram index entry covers many lines. A block
+ * `folded LIKE '%needle%'` for the database, and one index entry (trigrams.ts) covers many lines. A block
  * keeps, beside its text, the runs of characters that came from one event time and type, so that a
  * hit's time is read from the block alone.
  */
@@ -29,6 +30,8 @@ export interface Block {
   maxTime: number;
   text: string;
   folded: string;
+  /** The index's keys of `folded` (trigrams.ts). */
+  trigrams: number[];
   runs: Buffer;
 }
 
@@ -89,6 +92,13 @@ export class BlockWriter {
     public firstUnit: number,
   ) {}
 
+  /** Starts from a block under way as stored (`units` whole units; runs' `at` from its start). */
+  restore(text: string, runs: readonly Run[], units: number): void {
+    this.#text = text;
+    this.#runs = runs.map((r) => ({ ...r }));
+    this.#units = units;
+  }
+
   /** UTF-16 code units of the block under way. */
   get size(): number {
     return this.#text.length;
@@ -127,6 +137,7 @@ export class BlockWriter {
       if (run.time < minTime) minTime = run.time;
       if (run.time > maxTime) maxTime = run.time;
     }
+    const folded = fold(this.#text);
     return {
       source: this.source,
       block: this.block,
@@ -134,7 +145,8 @@ export class BlockWriter {
       minTime,
       maxTime,
       text: this.#text,
-      folded: fold(this.#text),
+      folded,
+      trigrams: trigramKeys(folded),
       runs: encodeRuns(this.#runs),
     };
   }

@@ -4,6 +4,7 @@ import type { Prisma } from '../generated/prisma/client.ts';
 import type { EventType } from '../sessions/event.ts';
 import { decodeRuns, runAt, SOURCES, type Source } from './blocks.ts';
 import { containsPattern, hitLine } from './needle.ts';
+import { needleKeys } from './trigrams.ts';
 
 /*
  * Reading the index (spec §12): which sessions hold a needle, and a session's hits, a page at a time.
@@ -11,8 +12,17 @@ import { containsPattern, hitLine } from './needle.ts';
 
 /** The sessions whose searchable text holds the (folded) needle, as a filter of a sessions listing. */
 export function textWhere(needle: string): Prisma.SessionWhereInput {
-  // Prisma's `contains` is LIKE with the value between % signs, unescaped: the pattern is ours.
-  return { searchBlocks: { some: { folded: { contains: containsPattern(needle).slice(1, -1) } } } };
+  const keys = needleKeys(needle);
+  return {
+    searchBlocks: {
+      some: {
+        // The index narrows to the blocks holding every key of the needle (`@>`), LIKE decides.
+        ...(keys.length > 0 && { trigrams: { hasEvery: keys } }),
+        // Prisma's `contains` is LIKE with the value between % signs, unescaped: the pattern is ours.
+        folded: { contains: containsPattern(needle).slice(1, -1) },
+      },
+    },
+  };
 }
 
 export interface SearchHit {
@@ -71,6 +81,7 @@ export interface HitPage {
 export async function findHits(sessionId: string, needle: string, first: number, after: string | null | undefined): Promise<HitPage> {
   const from = after ? parseCursor(after) : undefined;
   const pattern = containsPattern(needle);
+  const keys = needleKeys(needle);
   // The page and one more hit, to tell whether there is a next page.
   const want = first + 1;
   const found: (SearchHit & { key: HitKey })[] = [];
@@ -81,9 +92,9 @@ export async function findHits(sessionId: string, needle: string, first: number,
         // A leading character on each text: PGlite drops a U+FEFF that starts a text value it returns.
         `SELECT source, block, first_unit, min_time, '>' || text AS text, '>' || folded AS folded, runs FROM session_search_blocks
          WHERE session_id = $1::uuid AND folded LIKE $2 AND max_time >= $3
-           AND (min_time, source, block) > ($4, $5, $6)
+           AND (min_time, source, block) > ($4, $5, $6) AND trigrams @> $7::int[]
          ORDER BY min_time, source, block LIMIT ${BLOCKS_PER_READ}`,
-        [sessionId, pattern, from?.time ?? -Infinity, last?.min_time ?? -Infinity, last?.source ?? -1, last?.block ?? -1],
+        [sessionId, pattern, from?.time ?? -Infinity, last?.min_time ?? -Infinity, last?.source ?? -1, last?.block ?? -1, keys],
       ),
     );
     for (const row of rows) {

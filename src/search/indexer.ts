@@ -5,8 +5,8 @@ import { copyOut, parseCopyRows, withChunkTx, type ChunkTx } from '../sessions/c
 import { decodeEvents } from '../sessions/codec.ts';
 import { isPostgres } from '../sessions/inline-stream.ts';
 import { isUuid } from '../uuid.ts';
-import type { Block } from './blocks.ts';
-import { Extractor, initialState, readFrom, scriptBlocks, type IndexState } from './extract.ts';
+import { decodeRuns, type Block } from './blocks.ts';
+import { Extractor, initialState, openTextBlocks, readFrom, scriptBlocks, type IndexState, type OpenBlock } from './extract.ts';
 
 /*
  * The indexer (spec §12): brings sessions' searchable text up to date with their events, after the
@@ -29,8 +29,8 @@ const PASS_BYTES = { postgres: 8 * 1024 * 1024, pglite: 1024 * 1024 };
 const SWEEP_MS = 30_000;
 /** Pending sessions fetched per look. */
 const SWEEP_BATCH = 1000;
-/** Blocks per INSERT statement (9 parameters each). */
-const INSERT_ROWS = 500;
+/** Blocks per INSERT statement (10 parameters each). */
+const INSERT_ROWS = 400;
 
 type ProgressRow = {
   verb: 'EXEC' | 'CONNECT';
@@ -53,13 +53,18 @@ async function pendingSessions(limit: number): Promise<string[]> {
   return rows.map((r) => r.id);
 }
 
-/** The chunks holding events `from` up to `until` (excluded), as far as PASS_BYTES goes. */
-async function readPassChunks(sessionId: string, from: number, until: number): Promise<{ firstEvent: number; data: Buffer }[]> {
+/**
+ * The chunks holding events `from` up to `until` (excluded): those before `indexed` again (read
+ * for the Postgres parser, which starts between two messages), then as many new ones as PASS_BYTES
+ * holds (at least one).
+ */
+async function readPassChunks(sessionId: string, from: number, indexed: number, until: number): Promise<{ firstEvent: number; data: Buffer }[]> {
   const id = `'${sessionId}'::uuid`;
   const copy = await copyOut(
     `SELECT first_event, data FROM (
-       SELECT first_event, data, sum(octet_length(data)) OVER (ORDER BY first_event, sequence, part) - octet_length(data) AS before
-       FROM (SELECT first_event, sequence, part, data FROM session_event_chunks
+       SELECT first_event, data, sum(CASE WHEN first_event + event_count > ${indexed} THEN octet_length(data) ELSE 0 END)
+                OVER (ORDER BY first_event, sequence, part) - octet_length(data) AS before
+       FROM (SELECT first_event, event_count, sequence, part, data FROM session_event_chunks
              WHERE session_id = ${id} AND first_event < ${until}
                AND first_event >= (SELECT coalesce(max(first_event), 0) FROM session_event_chunks
                                    WHERE session_id = ${id} AND first_event <= ${from})
@@ -69,14 +74,29 @@ async function readPassChunks(sessionId: string, from: number, until: number): P
   return parseCopyRows(copy).map(([first, data]) => ({ firstEvent: Number(first!.readBigInt64BE(0)), data: data! }));
 }
 
+/** The stored blocks under way that a pass takes up (extract.ts). */
+async function readOpenBlocks(sessionId: string, state: IndexState): Promise<Partial<Record<number, OpenBlock>>> {
+  const wanted = openTextBlocks(state);
+  if (wanted.length === 0) return {};
+  const rows = await database().withConnection((conn) =>
+    conn.query<{ source: number; text: string; runs: Uint8Array }>(
+      // A leading character on the text: PGlite drops a U+FEFF that starts a text value it returns.
+      `SELECT source, '>' || text AS text, runs FROM session_search_blocks
+       WHERE session_id = $1::uuid AND (source, block) IN (${wanted.map((w) => `(${w.source}, ${w.block})`).join(', ')})`,
+      [sessionId],
+    ),
+  );
+  return Object.fromEntries(rows.map((r) => [r.source, { text: r.text.slice(1), runs: decodeRuns(r.runs) }]));
+}
+
 async function insertBlocks(tx: ChunkTx, sessionId: string, blocks: readonly Block[]): Promise<void> {
   for (let i = 0; i < blocks.length; i += INSERT_ROWS) {
     const rows = blocks.slice(i, i + INSERT_ROWS);
-    const values = rows.map((_, k) => `($1, ${Array.from({ length: 8 }, (_, j) => `$${2 + k * 8 + j}`).join(', ')})`);
+    const values = rows.map((_, k) => `($1, ${Array.from({ length: 9 }, (_, j) => `$${2 + k * 9 + j}`).join(', ')})`);
     await tx.query(
-      `INSERT INTO session_search_blocks (session_id, source, block, first_unit, min_time, max_time, text, folded, runs)
+      `INSERT INTO session_search_blocks (session_id, source, block, first_unit, min_time, max_time, text, folded, trigrams, runs)
        VALUES ${values.join(', ')}`,
-      [sessionId, ...rows.flatMap((b) => [b.source, b.block, b.firstUnit, b.minTime, b.maxTime, b.text, b.folded, b.runs])],
+      [sessionId, ...rows.flatMap((b) => [b.source, b.block, b.firstUnit, b.minTime, b.maxTime, b.text, b.folded, b.trigrams, b.runs])],
     );
   }
 }
@@ -104,11 +124,11 @@ export async function indexSession(sessionId: string): Promise<boolean> {
   const state = row.state ?? initialState(kind);
   // The script comes with a leading character (PGlite drops a U+FEFF that starts a text value).
   const blocks = indexed === undefined && row.script ? scriptBlocks(row.script.slice(1)) : [];
-  const extractor = new Extractor(state);
+  const extractor = new Extractor(state, row.state ? await readOpenBlocks(sessionId, state) : {});
   let upTo = indexed ?? 0;
   const from = readFrom(state);
-  if (eventCount > from) {
-    for (const chunk of await readPassChunks(sessionId, from, eventCount)) {
+  if (eventCount > upTo) {
+    for (const chunk of await readPassChunks(sessionId, from, upTo, eventCount)) {
       let index = chunk.firstEvent;
       for (const event of decodeEvents(chunk.data)) {
         if (index >= eventCount) break;
@@ -118,7 +138,7 @@ export async function indexSession(sessionId: string): Promise<boolean> {
     }
   }
   upTo = Math.min(upTo, eventCount);
-  const out = extractor.end();
+  const out = extractor.end(upTo);
   blocks.push(...out.blocks);
 
   const written = await withChunkTx(async (tx) => {

@@ -27,11 +27,27 @@ export interface Line {
   runs: Run[];
 }
 
-/** Where a stream can be read again from scratch: the byte `offset` of event `event`. */
-export interface StreamPoint {
-  event: number;
-  offset: number;
+/**
+ * What a TextLines holds between two events, besides the line under way: enough to go on in another
+ * process, later, as if it had never stopped (saved with the indexer's progress).
+ */
+export interface TextState {
+  /** The escape state (TEXT when none). */
+  escape: number;
+  /** A character whose first bytes were read: the decoder's registers and the origin of its first byte. */
+  partial?: { codePoint: number; seen: number; needed: number; lower: number; upper: number; time: number; type: EventType };
 }
+
+/** What `end` added for the stream's end: a U+FFFD for a partial character (UTF-16 units). */
+export interface Ended {
+  /** Whether a line was under way (it was handed over as the last line). */
+  line: boolean;
+  /** UTF-16 units of that line added by the end itself, to take back when going on. */
+  added: number;
+}
+
+/** Lines longer than this many UTF-16 units are ended there: the rest is a unit of its own. */
+export const MAX_UNIT = 65536;
 
 // The cleaner's states (rule 1 of §12's cleaning).
 const TEXT = 0;
@@ -56,8 +72,8 @@ const REPLACEMENT = 0xfffd;
 
 /**
  * Decodes and cleans one source's bytes into lines. Feed it events with `push`, then `end`; lines
- * arrive through `onLine` as they end. `resumePoint` is the last place after which the stream could be
- * read again with a fresh TextLines and give the same lines: right after the latest line break.
+ * arrive through `onLine` as they end. `state` (before `end`) and the line under way let another
+ * TextLines go on from the same point.
  */
 export class TextLines {
   // UTF-8 decoder (WHATWG's algorithm, so invalid bytes become U+FFFD exactly as TextDecoder does).
@@ -76,21 +92,49 @@ export class TextLines {
   #runs: Run[] = [];
   /** The origin the next character would join; set per event. */
   #origin: Origin = { time: 0, type: 'o' };
-  #event = 0;
-  /** Index of the byte being read in its event. */
-  #at = 0;
-  #resume: StreamPoint;
 
+  /** Goes on from `state`, with `line` the line under way (its runs' `at` from 0). */
   constructor(
     private readonly onLine: (line: Line) => void,
-    start: StreamPoint = { event: 0, offset: 0 },
+    state?: TextState,
+    line?: Line,
   ) {
-    this.#resume = { ...start };
+    if (state) {
+      this.#state = state.escape;
+      const p = state.partial;
+      if (p) {
+        this.#codePoint = p.codePoint;
+        this.#bytesSeen = p.seen;
+        this.#bytesNeeded = p.needed;
+        this.#lower = p.lower;
+        this.#upper = p.upper;
+        this.#sequenceOrigin = { time: p.time, type: p.type };
+      }
+    }
+    if (line && line.text.length > 0) {
+      this.#pieces = [line.text];
+      this.#length = line.text.length;
+      this.#runs = line.runs.map((r) => ({ ...r }));
+    }
   }
 
-  /** Where reading again would give the same lines as those still to come. */
-  get resumePoint(): StreamPoint {
-    return this.#resume;
+  /** What another TextLines needs (with the line under way) to go on from here. */
+  get state(): TextState {
+    const o = this.#sequenceOrigin;
+    return {
+      escape: this.#state,
+      ...(this.#bytesNeeded > 0 && {
+        partial: {
+          codePoint: this.#codePoint,
+          seen: this.#bytesSeen,
+          needed: this.#bytesNeeded,
+          lower: this.#lower,
+          upper: this.#upper,
+          time: o!.time,
+          type: o!.type,
+        },
+      }),
+    };
   }
 
   /** Whether nothing is pending: no line under way, no escape, no partial character. */
@@ -98,12 +142,11 @@ export class TextLines {
     return this.#length === 0 && this.#state === TEXT && this.#bytesNeeded === 0;
   }
 
-  /** The bytes of event number `event` from `offset` on. */
-  push(event: number, time: number, type: EventType, data: Uint8Array, offset = 0): void {
-    this.#event = event;
+  /** The bytes of one event. */
+  push(time: number, type: EventType, data: Uint8Array): void {
     this.#origin = { time, type };
     const end = data.length;
-    for (let i = offset; i < end; i++) {
+    for (let i = 0; i < end; i++) {
       let byte = data[i]!;
       if (byte >= 0x20 && byte < 0x7f && this.#state === TEXT && this.#bytesNeeded === 0) {
         // Printable ASCII in plain text, the bulk of most streams: taken as one piece.
@@ -112,27 +155,30 @@ export class TextLines {
         this.#appendText(Buffer.prototype.latin1Slice.call(data, from, i + 1) as string, this.#origin);
         continue;
       }
-      this.#at = i;
       if (this.#bytesNeeded === 0 && byte < 0x80) this.#ascii(byte);
       else this.#decode(byte);
     }
   }
 
-  /** Ends the stream: a partial character becomes U+FFFD, a cut-off escape is dropped, the last line ends. */
-  end(): void {
+  /**
+   * Ends the stream: a partial character becomes U+FFFD, a cut-off escape is dropped, the last line
+   * ends. Says what it added, so that a TextLines going on from `state` can take it back.
+   */
+  end(): Ended {
+    const before = this.#length;
     if (this.#bytesNeeded !== 0) {
       this.#bytesNeeded = 0;
       this.#char(REPLACEMENT, this.#sequenceOrigin!);
     }
     this.#state = TEXT;
+    const ended = { line: this.#length > 0, added: Math.max(0, this.#length - before) };
     this.#endLine();
+    return ended;
   }
 
   /** An ASCII byte outside a sequence: the common case, and the only bytes that can break a line. */
   #ascii(byte: number): void {
     if ((byte === 0x0a || byte === 0x0d) && this.#breaksLine()) {
-      // The stream can be read again from the next byte: set before the line is handed over.
-      this.#resume = { event: this.#event, offset: this.#at + 1 };
       this.#endLine();
     } else {
       this.#char(byte, this.#origin);
@@ -286,6 +332,9 @@ export class TextLines {
     }
     this.#pieces.push(text);
     this.#length += text.length;
+    // A line without end (a binary file cat'ed, a progress bar without CR) is cut into units, so
+    // that what is held and rewritten per append stays bounded.
+    if (this.#length >= MAX_UNIT) this.#endLine();
   }
 
   /** BS and DEL: the line's last character goes (both halves of a surrogate pair). */

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { openPGlite } from '../../src/db/pglite.ts';
+import { PGlite } from '@electric-sql/pglite';
 import { expect, it } from 'vitest';
 import { migrate, MIGRATIONS_DIR, type SqlConnection } from '../../src/db/migrate.ts';
 
@@ -12,7 +12,7 @@ import { migrate, MIGRATIONS_DIR, type SqlConnection } from '../../src/db/migrat
  */
 
 it('fills first_event for the chunks stored before it', async () => {
-  const db = await openPGlite();
+  const db = await PGlite.create();
   const conn: SqlConnection = {
     query: async <T>(sql: string, params?: unknown[]) => (await db.query<T>(sql, params)).rows,
     exec: async (sql: string) => void (await db.exec(sql)),

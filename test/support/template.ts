@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { openPGlite } from '../../src/db/pglite.ts';
+import { PGlite } from '@electric-sql/pglite';
 import { migrate, MIGRATIONS_DIR } from '../../src/db/migrate.ts';
 
 /*
@@ -28,7 +28,7 @@ export async function ensureTemplate(): Promise<string> {
   const dir = templateDir();
   if (fs.existsSync(path.join(dir, 'pgdata', 'PG_VERSION'))) return dir;
   const building = fs.mkdtempSync(`${dir}-building-`);
-  const db = await openPGlite(path.join(building, 'pgdata'));
+  const db = await PGlite.create(path.join(building, 'pgdata'));
   await migrate({
     query: async (sql, params) => (await db.query<never>(sql, params)).rows,
     exec: async (sql) => {

@@ -1,6 +1,3 @@
--- CreateExtension
-CREATE EXTENSION IF NOT EXISTS "pg_trgm";
-
 -- CreateTable
 CREATE TABLE "session_search_blocks" (
     "session_id" UUID NOT NULL,
@@ -11,6 +8,7 @@ CREATE TABLE "session_search_blocks" (
     "max_time" DOUBLE PRECISION NOT NULL,
     "text" TEXT NOT NULL,
     "folded" TEXT NOT NULL,
+    "trigrams" INTEGER[],
     "runs" BYTEA NOT NULL,
 
     CONSTRAINT "session_search_blocks_pkey" PRIMARY KEY ("session_id","source","block")
@@ -29,7 +27,7 @@ CREATE TABLE "session_search_progress" (
 CREATE INDEX "session_search_blocks_session_id_min_time_idx" ON "session_search_blocks"("session_id", "min_time");
 
 -- CreateIndex
-CREATE INDEX "session_search_blocks_folded_idx" ON "session_search_blocks" USING GIN ("folded" gin_trgm_ops);
+CREATE INDEX "session_search_blocks_trigrams_idx" ON "session_search_blocks" USING GIN ("trigrams");
 
 -- AddForeignKey
 ALTER TABLE "session_search_blocks" ADD CONSTRAINT "session_search_blocks_session_id_fkey" FOREIGN KEY ("session_id") REFERENCES "sessions"("id") ON DELETE CASCADE ON UPDATE CASCADE;
