@@ -21,6 +21,7 @@ import { runInline } from './bench/scenarios/inline.ts';
 import { runLive } from './bench/scenarios/live.ts';
 import { runQuery } from './bench/scenarios/query.ts';
 import { runReplicas } from './bench/scenarios/replicas.ts';
+import { runSearch } from './bench/scenarios/search.ts';
 import { loadSession } from './bench/sessions.ts';
 import { MiB, mbPerSec } from './bench/stats.ts';
 
@@ -30,9 +31,13 @@ const log = (line: string) => process.stdout.write(`[${((performance.now() - sta
 function runKey(opts: BenchOptions, db: DbKind): string {
   let download = opts.downloadMib === 256 ? 'download' : `download ${opts.downloadMib} MiB`;
   if (opts.downloadShapes.length < DOWNLOAD_SHAPES.length) download += ` (${opts.downloadShapes.join(', ')})`;
+  let search = 'search';
+  if (opts.searchSessions !== 10_000 || opts.searchMib !== 256 || opts.searchSessionMib !== 256) {
+    search += ` ${opts.searchSessions} sessions, ${opts.searchMib} + ${opts.searchSessionMib} MiB`;
+  }
   const parts: string[] = [db];
   if (opts.smoke) parts.push('smoke');
-  else if (opts.scenarios.length < SCENARIOS.length) parts.push(opts.scenarios.map((s) => (s === 'download' ? download : s)).join(' + '));
+  else if (opts.scenarios.length < SCENARIOS.length) parts.push(opts.scenarios.map((s) => (s === 'download' ? download : s === 'search' ? search : s)).join(' + '));
   else if (download !== 'download') parts.push(download);
   return parts.join(', ');
 }
@@ -51,6 +56,11 @@ async function runDatabase(opts: BenchOptions, env: Environment, kind: DbKind, w
   const runStarted = performance.now();
   log(`${kind}: creating the database`);
   const db = await createBenchDatabase(kind, opts.serverUrl, workDir);
+  // The search index is built in the background by every server with the indexer on: the other
+  // scenarios run without it, so that none measures a server busy indexing what an earlier one
+  // loaded. The search scenario runs with it, in a database of its own, and measures ingest with
+  // and without it.
+  db.env.REEL_SEARCH_INDEXER = 'off';
   const logDir = path.join(workDir, `logs-${kind}`);
   fs.mkdirSync(logDir, { recursive: true });
   const ctx: RunContext = runContext(opts, db, workDir, logDir, log);
@@ -78,6 +88,10 @@ async function runDatabase(opts: BenchOptions, env: Environment, kind: DbKind, w
       liveIdle: opts.liveIdle,
       liveKib: opts.liveKib,
       liveTransport: opts.liveTransport,
+      searchSessions: opts.searchSessions,
+      searchMib: opts.searchMib,
+      searchSessionMib: opts.searchSessionMib,
+      searchQueries: opts.searchQueries,
       sessions: opts.sessions,
       connections: opts.connections,
       querySeconds: opts.querySeconds,
@@ -174,6 +188,12 @@ async function runDatabase(opts: BenchOptions, env: Environment, kind: DbKind, w
     if (want('query')) {
       log(`${kind}: queries at ${opts.connections} connections`);
       run.query = await runQuery(ctx);
+    }
+
+    if (want('search')) {
+      await ctx.stopAll();
+      log(`${kind}: search, ${opts.searchSessions.toLocaleString('en')} sessions of ${opts.searchMib} MiB and one of ${opts.searchSessionMib} MiB, in a database of its own`);
+      run.search = await runSearch(ctx);
     }
     await ctx.stopAll();
   } catch (err) {

@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util';
 import { LIVE_TRANSPORTS, type LiveTransport } from './subscribers.ts';
 
 export type DbKind = 'pglite' | 'postgres';
-export const SCENARIOS = ['download', 'inline', 'ingest', 'appends', 'replicas', 'live', 'query'] as const;
+export const SCENARIOS = ['download', 'inline', 'ingest', 'appends', 'replicas', 'live', 'query', 'search'] as const;
 export const DOWNLOAD_SHAPES = ['terminal', 'psql', 'small'] as const;
 export type DownloadShape = (typeof DOWNLOAD_SHAPES)[number];
 export type Scenario = (typeof SCENARIOS)[number];
@@ -46,6 +46,11 @@ export interface BenchOptions {
   liveTransport: LiveTransport;
   /** pgbench binary for the small-appends baseline on PostgreSQL; '' = look on PATH and in /usr/lib/postgresql. */
   pgbench: string;
+  /** Search scenario: corpus sessions, the stream they hold in all (MiB), the big session (MiB), first-page requests per needle per repeat. */
+  searchSessions: number;
+  searchMib: number;
+  searchSessionMib: number;
+  searchQueries: number;
   /** Sessions stored for the query scenario. */
   sessions: number;
   connections: number;
@@ -72,8 +77,9 @@ const HELP = `npm run bench -- [options]
   --db pglite|postgres|both     databases (default both; postgres uses DATABASE_URL or
                                 postgresql://postgres@127.0.0.1:5432/postgres as the server on which
                                 a throwaway database is created and dropped)
-  --scenarios a,b,...           download,inline,ingest,appends,replicas,live,query (default all;
-                                replicas, live: PostgreSQL only, two reel processes on one database)
+  --scenarios a,b,...           download,inline,ingest,appends,replicas,live,query,search (default
+                                all; replicas, live: PostgreSQL only, two reel processes on one
+                                database; search: in a database of its own)
   --download-mib N              size of each download session (default 256; 1024 for the RSS check)
   --download-shapes a,b,...     data the download scenario runs on: terminal,psql,small (default
                                 all; psql = line-heavy tab-separated result rows; small = psql data
@@ -104,6 +110,12 @@ const HELP = `npm run bench -- [options]
   --pgbench PATH|none           small appends baseline on PostgreSQL (default: pgbench on PATH or
                                 in /usr/lib/postgresql/*/bin; without one, or with none, the same
                                 inserts from N pg clients in the benchmark process)
+  --search-sessions N           search: sessions of the corpus (default 10000; smoke 100)
+  --search-mib N                search: recorded stream the corpus holds in all, MiB (default 256;
+                                smoke 4)
+  --search-session-mib N        search: the one big terminal session searchHits reads (default 256;
+                                smoke 2)
+  --search-queries N            search: first-page requests per needle per repeat (default 5; smoke 3)
   --sessions N                  stored sessions for the query scenario (default 1000000)
   --connections N               concurrent connections for the query scenario (default 32)
   --query-seconds N             measured seconds per query window (default 5)
@@ -142,6 +154,10 @@ export function parseOptions(argv: string[]): BenchOptions {
       'live-transport': { type: 'string' },
       'download-shapes': { type: 'string' },
       'download-small-mib': { type: 'string' },
+      'search-sessions': { type: 'string' },
+      'search-mib': { type: 'string' },
+      'search-session-mib': { type: 'string' },
+      'search-queries': { type: 'string' },
       sessions: { type: 'string' },
       connections: { type: 'string' },
       'query-seconds': { type: 'string' },
@@ -211,6 +227,10 @@ export function parseOptions(argv: string[]): BenchOptions {
     liveKib: [liveKib[0]!, liveKib[1]!],
     liveTransport: liveTransport as LiveTransport,
     pgbench: values.pgbench ?? '',
+    searchSessions: Math.round(num('search-sessions', 10_000, 100)),
+    searchMib: num('search-mib', 256, 4),
+    searchSessionMib: num('search-session-mib', 256, 2),
+    searchQueries: Math.round(num('search-queries', 5, 3)),
     sessions: Math.round(num('sessions', 1_000_000, 1000)),
     connections: Math.round(num('connections', 32, 32)),
     querySeconds: num('query-seconds', 5, 1),

@@ -9,6 +9,7 @@ import type { InlineRun } from './scenarios/inline.ts';
 import { deliveryFaults, type DeliveryCheck, type LiveScenarioResult } from './scenarios/live.ts';
 import type { IngestResult } from './scenarios/ingest.ts';
 import type { QueryKind, QueryResult, Target } from './scenarios/query.ts';
+import { LATE, MANY, type SearchResult } from './scenarios/search.ts';
 import type { DbKind, BenchOptions } from './options.ts';
 import { ROOT } from './proc.ts';
 import { MiB, mbPerSec, median, percentile, summarize } from './stats.ts';
@@ -47,6 +48,10 @@ export interface DbRun {
     | 'liveIdle'
     | 'liveKib'
     | 'liveTransport'
+    | 'searchSessions'
+    | 'searchMib'
+    | 'searchSessionMib'
+    | 'searchQueries'
     | 'sessions'
     | 'connections'
     | 'querySeconds'
@@ -65,6 +70,7 @@ export interface DbRun {
   replicas?: ReplicasResult;
   live?: LiveScenarioResult;
   query?: QueryResult;
+  search?: SearchResult;
   durationMs: number;
 }
 
@@ -333,6 +339,40 @@ export function queryNumbers(q: QueryResult) {
   return kinds;
 }
 
+export function searchNumbers(s: SearchResult) {
+  const needles = s.needles.map((n) => {
+    const query = median(n.queryMs);
+    const grepC = median(n.grepMs.C);
+    const grepUtf8 = median(n.grepMs['C.UTF-8']);
+    // The faster grep is the baseline (the C locale: its -i folds ASCII only, which is all a needle of ASCII letters needs).
+    const grep = Math.min(grepC, grepUtf8);
+    return { n, query: summarize(n.queryMs), grepC: summarize(n.grepMs.C), grepUtf8: summarize(n.grepMs['C.UTF-8']), grep, ratio: grep / query, ratioUtf8: grepUtf8 / query };
+  });
+  const b = s.big;
+  const hitsMs = median(b.firstPageMs);
+  const downloadMs = median(b.downloadMs);
+  const rate = (x: { bytes: number; ms: number }) => mbPerSec(x.bytes, x.ms);
+  const withMbps = s.ingest.with.map(rate);
+  const withoutMbps = s.ingest.without.map(rate);
+  return {
+    needles,
+    indexMbps: mbPerSec(s.corpus.streamBytes, s.indexing.ms),
+    indexTextMbps: mbPerSec(s.storage.textBytes, s.indexing.ms),
+    storageRatio: s.storage.indexBytes / s.storage.textBytes,
+    bigStorageRatio: b.storage.indexBytes / b.storage.textBytes,
+    hitsMs: summarize(b.firstPageMs),
+    lateMs: summarize(b.lateFirstPageMs),
+    downloadMs: summarize(b.downloadMs),
+    hitsShare: hitsMs / downloadMs,
+    withMbps: summarize(withMbps),
+    withoutMbps: summarize(withoutMbps),
+    /** Paired per repeat (the two windows ran back to back, order alternating). */
+    ingestRatio: summarize(withMbps.map((v, k) => v / withoutMbps[k]!)),
+    lagMs: summarize(s.ingest.lag.map((l) => l.wait.ms)),
+    catchUpMbps: s.ingest.catchUp.length ? summarize(s.ingest.catchUp.map((x) => mbPerSec(x.bytes, x.wait.ms))) : undefined,
+  };
+}
+
 export function rows(run: DbRun): Row[] {
   const out: Row[] = [];
   const push = (scenario: string, metric: string, s: { median: number; min: number; max: number }, digits: number, note = '') =>
@@ -479,6 +519,46 @@ export function rows(run: DbRun): Row[] {
       });
     }
   }
+  if (run.search) {
+    const s = run.search;
+    const n = searchNumbers(s);
+    const c = s.corpus;
+    const label = `search, ${f(c.sessions)} sessions, ${mib(c.streamBytes)}`;
+    const one = (v: number) => ({ median: v, min: v, max: v });
+    const kinds = Object.entries(c.byKind).map(([k, v]) => `${k} ${f(v.sessions)} (${mib(v.bytes)})`).join(', ');
+    const how = (w: { method: string; restarts: number }) => (w.method === 'poll' ? 'backlog polled in the database' : `until the server's CPU fell idle, checked once stopped${w.restarts ? `; ${w.restarts} restarts` : ''}`);
+    push(label, 'indexing, MB/s of stream', one(n.indexMbps), 1, `${f(s.indexing.ms / 1000, 1)} s from the server's spawn (${how(s.indexing)}; /healthz answered after ${f((s.indexing.serverStartMs ?? 0) / 1000, 1)} s); ${f(n.indexTextMbps, 1)} MB/s of searchable text; ${f(c.events)} events, ${f(c.chunks)} chunks; ${kinds}; seeded by bulk SQL in ${f(c.seedMs / 1000, 1)} s`);
+    out.push({
+      scenario: label,
+      metric: 'index storage ÷ searchable text',
+      median: `${f(n.storageRatio, 2)}×`,
+      min: '',
+      max: '',
+      note: `session_search_blocks ${mib(s.storage.indexBytes)} (table ${mib(s.storage.tableBytes)}, indexes ${mib(s.storage.indexesBytes)}, TOAST the rest) for ${mib(s.storage.textBytes)} of text in ${f(s.storage.blocks)} blocks; progress ${mib(s.storage.progressBytes)}; chunks ${mib(s.storage.chunksBytes)}`,
+    });
+    for (const x of n.needles) {
+      const what = `${x.n.name} ${JSON.stringify(x.n.needle)}`;
+      push(label, `${what}: sessions first page, ms`, x.query, 1, `${x.n.firstPage} nodes; ${f(x.n.listedSessions)} sessions listed in all (${f(x.n.expectedSessions)} hold it), every page of 100 in ${f(x.n.countMs / 1000, 2)} s${x.n.firstPageMissing ? `; first page missed ${x.n.firstPageMissing} of the newest 20` : ''}`);
+      push(label, `${what}: grep -icF, ms`, x.grepC, 0, `LC_ALL=C, ${mib(s.grepFileBytes)} file of the same text, ${f(x.n.grepCount)} lines; C.UTF-8 ${f(x.grepUtf8.median)} ms`);
+      ratio(label, `${what}: grep ÷ first page`, x.ratio, `time ratio of the medians, against the faster grep (C.UTF-8: ${f(x.ratioUtf8, 1)}×)`);
+    }
+    const b = s.big;
+    const bl = `search, one ${f(b.bytes / MiB)} MiB terminal session`;
+    push(bl, `searchHits first page, ${JSON.stringify(MANY)} (${f(b.hits)} hits), ms`, n.hitsMs, 1, `all ${f(b.hits)} hits paged through 100 at a time in ${f(b.countMs / 1000, 1)} s`);
+    push(bl, `searchHits first page, ${JSON.stringify(LATE)} (${b.latePlanted} hits near the end), ms`, n.lateMs, 1, 'informative: no target');
+    push(bl, 'raw download, ms', n.downloadMs, 0, `${f(mbPerSec(b.bytes, n.downloadMs.median))} MB/s, the same server, alternating with the searches`);
+    out.push({ scenario: bl, metric: 'searchHits first page ÷ raw download', median: `${f(n.hitsShare * 100, 2)}%`, min: '', max: '', note: 'time ratio of the medians' });
+    push(bl, 'loaded through appendSessionEvents, MB/s', one(mbPerSec(b.bytes, b.loadMs)), 1, `indexed ${f(b.lag.ms / 1000, 1)} s after the last append (${how(b.lag)}); index then ${mib(b.storage.indexBytes)} for ${mib(b.storage.textBytes)} of text (${f(n.bigStorageRatio, 2)}×)`);
+    const il = `search, ingest with and without the indexer, ${run.options.recorders} recorders`;
+    push(il, 'without the indexer, MB/s stored', n.withoutMbps, 1, `REEL_SEARCH_INDEXER=off; ${run.options.recorders} × ${run.options.ingestMib} MiB per window, as the ingest scenario`);
+    push(il, 'with the indexer, MB/s stored', n.withMbps, 1, `indexed ${f(n.lagMs.median / 1000, 1)} s (${f(n.lagMs.min / 1000, 1)}–${f(n.lagMs.max / 1000, 1)}) after the window${s.ingest.lag[0]?.pendingEvents !== undefined ? `; events left at its end: ${s.ingest.lag.map((l) => f(l.pendingEvents ?? Number.NaN)).join(', ')}` : ''}`);
+    ratio(il, 'with ÷ without the indexer', n.ingestRatio.median, 'paired per repeat (back to back, order alternating)', n.ingestRatio);
+    if (n.catchUpMbps) push(il, 'indexing the backlog of a window without it, MB/s of stream', n.catchUpMbps, 1, `${mib(s.ingest.catchUp[0]!.bytes)} of terminal sessions, from the server's spawn, nothing else running`);
+    const starts = (indexer: boolean) => s.serverStarts.filter((x) => x.indexer === indexer).map((x) => x.ms / 1000);
+    if (starts(false).length) {
+      push(il, 'server start-up without the indexer, s', summarize(starts(false)), 1, `spawn to /healthz answering; with it (and whatever it had to index): ${starts(true).map((x) => f(x, 1)).join(', ')} s`);
+    }
+  }
   return out;
 }
 
@@ -541,6 +621,20 @@ export function targets(run: DbRun): TargetCheck[] {
     check('session(id) throughput ≥ 50% of bare baseline', s.ratio * 100, 50, true, '%', 0);
     check(`session(id) p99 < 50 ms at ${run.query.connections} connections`, s.graphql.p99all, 50, false, ' ms', 1);
   }
+  if (run.search) {
+    const s = run.search;
+    const n = searchNumbers(s);
+    const corpus = `${f(s.corpus.sessions)} sessions, ${f(s.corpus.streamBytes / MiB)} MiB`;
+    for (const x of n.needles) {
+      const need = x.n.name === 'rare' ? 20 : 5;
+      check(`sessions(filter: { text }) first page ≥ ${need}× faster than grep -icF, ${x.n.name} (${corpus})`, x.ratio, need, true, '×', 1);
+    }
+    check(`searchHits first page < 10% of the raw download (${f(s.big.bytes / MiB)} MiB session, ${f(s.big.hits)} hits)`, n.hitsShare * 100, 10, false, '%', 2);
+    check(`index storage ≤ 2× the searchable text (${corpus})`, n.storageRatio, 2.0001, false, '×', 2);
+    check('ingest with the indexer ≥ 70% of without', n.ingestRatio.median * 100, 70, true, '%', 0);
+    // Spec §12, not the issue's list: the last append of a window at full ingest speed, the worst case.
+    check(`appends searchable within 5 s of their ack at full ingest speed (spec §12; worst window)`, n.lagMs.max / 1000, 5, false, ' s', 1);
+  }
   const utf8 = run.inline?.find((r) => r.format === 'UTF8');
   if (utf8) check(`inline UTF8 of ${f(utf8.sessionBytes / MiB)} MiB < 1 s median`, median(utf8.latencies), 1000, false, ' ms', 0);
   return out;
@@ -575,6 +669,13 @@ export function markdownSection(run: DbRun): string {
       `small appends of ${f(o.appendBytes)} B at ${o.appendSessions.join(', ')} sessions for ${o.appendSeconds} s windows after ${o.appendWarmupSeconds} s warm-up, ` +
       `${f(o.sessions)} sessions at ${o.connections} connections for ${o.querySeconds} s windows; ${o.repeat} repeats`,
   );
+  if (run.search) {
+    const s = run.search;
+    md.push(
+      `- search: a database of its own; ${f(s.corpus.sessions)} sessions holding ${mib(s.corpus.streamBytes)} of stream (bulk SQL, indexed by the server), ` +
+        `one ${mib(s.big.bytes)} terminal session through the API; ${o.searchQueries} first-page requests per needle per repeat; ingest with and without the indexer as the ingest scenario's load`,
+    );
+  }
   if (run.appends) {
     const b = run.appends.baseline;
     md.push(`- small appends baseline: ${b.version || b.name}: ${b.description}; row ${f(b.rowBytes)} B`);
@@ -658,6 +759,15 @@ export function jsonRun(run: DbRun): unknown {
     ingest: run.ingest && {
       ...run.ingest,
       repeats: run.ingest.repeats.map(({ latencies, ...rest }) => ({ ...rest, ackP50Ms: percentile(latencies, 50), ackP95Ms: percentile(latencies, 95) })),
+    },
+    search: run.search && {
+      ...run.search,
+      ingest: {
+        ...run.search.ingest,
+        with: run.search.ingest.with.map(({ latencies, ...rest }) => ({ ...rest, ackP50Ms: percentile(latencies, 50), ackP95Ms: percentile(latencies, 95) })),
+        without: run.search.ingest.without.map(({ latencies, ...rest }) => ({ ...rest, ackP50Ms: percentile(latencies, 50), ackP95Ms: percentile(latencies, 95) })),
+      },
+      numbers: (({ needles, ...rest }) => ({ ...rest, needles: needles.map(({ n: x, ...r }) => ({ name: x.name, ...r })) }))(searchNumbers(run.search)),
     },
     query: run.query && {
       ...run.query,
