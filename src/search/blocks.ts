@@ -19,8 +19,11 @@ export const INPUT = 1;
 export const QUERY = 2;
 export const OUTPUT = 3;
 
-/** UTF-16 code units of text after which a block is closed (at the end of a unit). */
-export const BLOCK_TEXT = 8192;
+/**
+ * UTF-16 code units of text after which a block is closed (at the end of a unit): bigger blocks hold
+ * fewer keys per byte of text; an append rewrites its source's last block.
+ */
+export const BLOCK_TEXT = 16384;
 
 export interface Block {
   source: number;

@@ -10,19 +10,38 @@ import { needleKeys } from './trigrams.ts';
  * Reading the index (spec §12): which sessions hold a needle, and a session's hits, a page at a time.
  */
 
-/** The sessions whose searchable text holds the (folded) needle, as a filter of a sessions listing. */
-export function textWhere(needle: string): Prisma.SessionWhereInput {
+/** Candidate blocks (by the index) past which a needle counts as common. */
+const COMMON_BLOCKS = 200;
+
+/**
+ * The sessions whose searchable text holds the (folded) needle, as a filter of a sessions listing.
+ * The index says first how common the needle is. A rare one: the sessions holding it are found
+ * through the index, exactly, and the listing keeps those. A common one: the listing walks the
+ * sessions newest first and looks into each one's blocks, which ends after a page's worth (a
+ * planner estimating the index's selectivity would rather read every candidate block first).
+ */
+export async function textWhere(needle: string): Promise<Prisma.SessionWhereInput> {
   const keys = needleKeys(needle);
-  return {
-    searchBlocks: {
-      some: {
-        // The index narrows to the blocks holding every key of the needle (`@>`), LIKE decides.
-        ...(keys.length > 0 && { trigrams: { hasEvery: keys } }),
-        // Prisma's `contains` is LIKE with the value between % signs, unescaped: the pattern is ours.
-        folded: { contains: containsPattern(needle).slice(1, -1) },
-      },
-    },
-  };
+  const like = containsPattern(needle);
+  if (keys.length > 0) {
+    const candidates = await database().withConnection((conn) =>
+      conn.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM (SELECT 1 FROM session_search_blocks WHERE trigrams @> $1::smallint[] LIMIT ${COMMON_BLOCKS}) AS c`,
+        [keys],
+      ),
+    );
+    if (candidates[0]!.n < COMMON_BLOCKS) {
+      const rows = await database().withConnection((conn) =>
+        conn.query<{ id: string }>(
+          `SELECT DISTINCT session_id::text AS id FROM session_search_blocks WHERE trigrams @> $1::smallint[] AND folded LIKE $2`,
+          [keys, like],
+        ),
+      );
+      return { id: { in: rows.map((r) => r.id) } };
+    }
+  }
+  // Prisma's `contains` is LIKE with the value between % signs, unescaped: the pattern is ours.
+  return { searchBlocks: { some: { folded: { contains: like.slice(1, -1) } } } };
 }
 
 export interface SearchHit {
@@ -92,7 +111,7 @@ export async function findHits(sessionId: string, needle: string, first: number,
         // A leading character on each text: PGlite drops a U+FEFF that starts a text value it returns.
         `SELECT source, block, first_unit, min_time, '>' || text AS text, '>' || folded AS folded, runs FROM session_search_blocks
          WHERE session_id = $1::uuid AND folded LIKE $2 AND max_time >= $3
-           AND (min_time, source, block) > ($4, $5, $6) AND trigrams @> $7::int[]
+           AND (min_time, source, block) > ($4, $5, $6) AND trigrams @> $7::smallint[]
          ORDER BY min_time, source, block LIMIT ${BLOCKS_PER_READ}`,
         [sessionId, pattern, from?.time ?? -Infinity, last?.min_time ?? -Infinity, last?.source ?? -1, last?.block ?? -1, keys],
       ),

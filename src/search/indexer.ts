@@ -195,23 +195,35 @@ export async function indexPendingSessions(): Promise<number> {
 }
 
 /**
- * A server's indexer: sessions announced as changed are indexed at once (one pass at a time, in
- * turn, so that a 256 MiB session does not hold back a small one), and pending ones are looked
- * for at start, after the notification connection was lost, and every SWEEP_MS.
+ * Passes a server runs at once. On PostgreSQL a pass mostly waits (round trips, its commit's
+ * flush): several overlap. PGlite runs in this thread: one.
+ */
+const WORKERS = { postgres: 4, pglite: 1 };
+
+/**
+ * A server's indexer: sessions announced as changed are indexed at once (a pass at a time per
+ * session, sessions in turn, so that a 256 MiB session does not hold back a small one), and pending
+ * ones are looked for at start, after the notification connection was lost, and every SWEEP_MS.
  */
 export class SearchIndexer {
   readonly #queue = new Set<string>();
-  #running: Promise<void> | undefined;
+  /** Sessions a worker is indexing now: another worker leaves them be. */
+  readonly #active = new Set<string>();
+  readonly #workers = new Set<Promise<void>>();
+  #sweeping = false;
   #sweepAgain = false;
   #closed = false;
   readonly #timer: NodeJS.Timeout;
 
-  private constructor(private readonly logger: Logger) {
+  private constructor(
+    private readonly logger: Logger,
+    private readonly concurrency: number,
+  ) {
     this.#timer = setInterval(() => this.sweep(), SWEEP_MS).unref();
   }
 
   static start(changes: ChangeListener, logger: Logger): SearchIndexer {
-    const indexer = new SearchIndexer(logger);
+    const indexer = new SearchIndexer(logger, WORKERS[database().kind]);
     changes.add({ changed: (change) => indexer.enqueue(change.sessionId), missed: () => indexer.sweep() });
     indexer.sweep();
     return indexer;
@@ -229,50 +241,71 @@ export class SearchIndexer {
     this.#run();
   }
 
-  /** Whether nothing is queued or being indexed. */
-  get idle(): boolean {
-    return this.#running === undefined;
-  }
-
-  /** Stops after the pass under way. */
+  /** Stops after the passes under way. */
   async close(): Promise<void> {
     this.#closed = true;
     clearInterval(this.#timer);
-    await this.#running;
+    await Promise.all(this.#workers);
   }
 
   #run(): void {
-    this.#running ??= this.#loop().finally(() => {
-      this.#running = undefined;
-      // Something may have arrived after the loop's last look.
-      if (!this.#closed && (this.#queue.size > 0 || this.#sweepAgain)) this.#run();
-    });
+    while (
+      !this.#closed &&
+      this.#workers.size < this.concurrency &&
+      (this.#next() !== undefined || (this.#sweepAgain && !this.#sweeping))
+    ) {
+      const worker: Promise<void> = this.#work().finally(() => {
+        this.#workers.delete(worker);
+        // Something may have arrived after this worker's last look.
+        this.#run();
+      });
+      this.#workers.add(worker);
+      if (this.#next() === undefined) return; // one worker is enough to look
+    }
   }
 
-  async #loop(): Promise<void> {
+  /** The next queued session no worker is on. */
+  #next(): string | undefined {
+    for (const id of this.#queue) if (!this.#active.has(id)) return id;
+    return undefined;
+  }
+
+  async #work(): Promise<void> {
     while (!this.#closed) {
-      if (this.#queue.size === 0) {
-        if (!this.#sweepAgain) return;
-        this.#sweepAgain = false;
-        try {
-          const ids = await pendingSessions(SWEEP_BATCH);
-          for (const id of ids) this.#queue.add(id);
-          if (ids.length === SWEEP_BATCH) this.#sweepAgain = true;
-        } catch (err) {
-          this.logger.warn({ err }, 'search: looking for sessions to index failed; trying again at the next look');
-        }
-        if (this.#queue.size === 0) return;
+      let id = this.#next();
+      if (id === undefined) {
+        if (!this.#sweepAgain || this.#sweeping) return;
+        await this.#look();
+        id = this.#next();
+        if (id === undefined) return;
+        this.#run();
       }
       // A pass is a chain of promises that, on PGlite, never waits for I/O: let requests in between.
       await new Promise((resolve) => setImmediate(resolve));
-      const [id] = this.#queue;
-      this.#queue.delete(id!);
+      if (this.#active.has(id) || !this.#queue.delete(id)) continue;
+      this.#active.add(id);
       try {
-        if (await indexSession(id!)) this.#queue.add(id!);
+        if (await indexSession(id)) this.#queue.add(id);
       } catch (err) {
         // Left pending: the next look finds it again.
         this.logger.warn({ err, sessionId: id }, 'search: indexing a session failed; it stays pending');
+      } finally {
+        this.#active.delete(id);
       }
+    }
+  }
+
+  async #look(): Promise<void> {
+    this.#sweepAgain = false;
+    this.#sweeping = true;
+    try {
+      const ids = await pendingSessions(SWEEP_BATCH);
+      for (const id of ids) this.#queue.add(id);
+      if (ids.length === SWEEP_BATCH) this.#sweepAgain = true;
+    } catch (err) {
+      this.logger.warn({ err }, 'search: looking for sessions to index failed; trying again at the next look');
+    } finally {
+      this.#sweeping = false;
     }
   }
 }

@@ -110,7 +110,7 @@ export async function findVisibleSessions(viewer: Viewer, filter: SessionFilter 
     if (seen === 0) return [];
   }
   // Search reads the stream: a session seen only as a reviewer is left out (validated before any read).
-  const text = filter?.text != null ? [streamReadersWhere(viewer), textWhere(needleOf(filter.text))] : [];
+  const text = filter?.text != null ? [streamReadersWhere(viewer), await textWhere(needleOf(filter.text))] : [];
   return prisma().session.findMany({
     ...page,
     where: { AND: [visible, filterWhere(filter ?? {}), ...text] },

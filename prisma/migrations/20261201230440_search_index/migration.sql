@@ -8,7 +8,7 @@ CREATE TABLE "session_search_blocks" (
     "max_time" DOUBLE PRECISION NOT NULL,
     "text" TEXT NOT NULL,
     "folded" TEXT NOT NULL,
-    "trigrams" INTEGER[],
+    "trigrams" SMALLINT[],
     "runs" BYTEA NOT NULL,
 
     CONSTRAINT "session_search_blocks_pkey" PRIMARY KEY ("session_id","source","block")
