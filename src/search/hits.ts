@@ -10,8 +10,11 @@ import { needleKeys } from './trigrams.ts';
  * Reading the index (spec §12): which sessions hold a needle, and a session's hits, a page at a time.
  */
 
-/** Candidate blocks (by the index) past which a needle counts as common. */
-const COMMON_BLOCKS = 200;
+/**
+ * Candidate blocks (by the index) past which a needle counts as common, and is looked for by a
+ * walk instead of through the index (tests set it to 0 to take the walks on small data).
+ */
+export const searchPaths = { commonBlocks: 200 };
 
 /**
  * The sessions whose searchable text holds the (folded) needle, as a filter of a sessions listing.
@@ -24,21 +27,15 @@ export async function textWhere(needle: string): Promise<Prisma.SessionWhereInpu
   const keys = needleKeys(needle);
   const like = containsPattern(needle);
   if (keys.length > 0) {
-    const candidates = await database().withConnection((conn) =>
-      conn.query<{ n: number }>(
-        `SELECT count(*)::int AS n FROM (SELECT 1 FROM session_search_blocks WHERE trigrams @> $1::smallint[] LIMIT ${COMMON_BLOCKS}) AS c`,
-        [keys],
+    // One statement: up to commonBlocks candidates, and the sessions of those that hold it.
+    const [found] = await database().withConnection((conn) =>
+      conn.query<{ n: number; ids: string[] | null }>(
+        `SELECT count(*)::int AS n, array_agg(DISTINCT session_id::text) FILTER (WHERE folded LIKE $2) AS ids
+         FROM (SELECT session_id, folded FROM session_search_blocks WHERE trigrams @> $1::smallint[] LIMIT ${searchPaths.commonBlocks}) AS c`,
+        [keys, like],
       ),
     );
-    if (candidates[0]!.n < COMMON_BLOCKS) {
-      const rows = await database().withConnection((conn) =>
-        conn.query<{ id: string }>(
-          `SELECT DISTINCT session_id::text AS id FROM session_search_blocks WHERE trigrams @> $1::smallint[] AND folded LIKE $2`,
-          [keys, like],
-        ),
-      );
-      return { id: { in: rows.map((r) => r.id) } };
-    }
+    if (found!.n < searchPaths.commonBlocks) return { id: { in: found!.ids ?? [] } };
   }
   // Prisma's `contains` is LIKE with the value between % signs, unescaped: the pattern is ours.
   return { searchBlocks: { some: { folded: { contains: like.slice(1, -1) } } } };
@@ -92,10 +89,24 @@ export interface HitPage {
   hasNextPage: boolean;
 }
 
+/** A leading character on each text: PGlite drops a U+FEFF that starts a text value it returns. */
+const BLOCK_COLUMNS = `source, block, first_unit, min_time, '>' || text AS text, '>' || folded AS folded, runs`;
+
+async function readBlocks(sql: string, params: unknown[]): Promise<BlockRow[]> {
+  const rows = await database().withConnection((conn) => conn.query<BlockRow>(sql, params));
+  for (const row of rows) {
+    row.text = row.text.slice(1);
+    row.folded = row.folded.slice(1);
+  }
+  return rows;
+}
+
 /**
- * One page of a session's hits for a (folded) needle, after `after` (a cursor). Blocks holding the
- * needle are read in order of their earliest time: a block whose earliest time is past the last hit
- * of a full page cannot hold an earlier one, so a needle with millions of hits reads a few blocks.
+ * One page of a session's hits for a (folded) needle, after `after` (a cursor). As for listings
+ * (textWhere), the index says first how common the needle is in the session. A rare one: its
+ * blocks come through the index, all of them. A common one: blocks are read in order of their
+ * earliest time, and a block whose earliest time is past the last hit of a full page cannot hold
+ * an earlier one, so a needle with millions of hits reads a few blocks.
  */
 export async function findHits(sessionId: string, needle: string, first: number, after: string | null | undefined): Promise<HitPage> {
   const from = after ? parseCursor(after) : undefined;
@@ -104,26 +115,45 @@ export async function findHits(sessionId: string, needle: string, first: number,
   // The page and one more hit, to tell whether there is a next page.
   const want = first + 1;
   const found: (SearchHit & { key: HitKey })[] = [];
-  let last: { min_time: number; source: number; block: number } | undefined;
-  for (;;) {
-    const rows = await database().withConnection((conn) =>
-      conn.query<BlockRow>(
-        // A leading character on each text: PGlite drops a U+FEFF that starts a text value it returns.
-        `SELECT source, block, first_unit, min_time, '>' || text AS text, '>' || folded AS folded, runs FROM session_search_blocks
-         WHERE session_id = $1::uuid AND folded LIKE $2 AND max_time >= $3
-           AND (min_time, source, block) > ($4, $5, $6) AND trigrams @> $7::smallint[]
-         ORDER BY min_time, source, block LIMIT ${BLOCKS_PER_READ}`,
-        [sessionId, pattern, from?.time ?? -Infinity, last?.min_time ?? -Infinity, last?.source ?? -1, last?.block ?? -1, keys],
+  const keep = (row: BlockRow) => {
+    collect(row, needle, from, found);
+    found.sort((a, b) => compareKeys(a.key, b.key));
+    found.length = Math.min(found.length, want);
+  };
+
+  if (keys.length > 0) {
+    const [candidates] = await database().withConnection((conn) =>
+      conn.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM (SELECT 1 FROM session_search_blocks
+         WHERE session_id = $1::uuid AND trigrams @> $2::smallint[] LIMIT ${searchPaths.commonBlocks}) AS c`,
+        [sessionId, keys],
       ),
     );
+    if (candidates!.n < searchPaths.commonBlocks) {
+      const rows = await readBlocks(
+        `SELECT ${BLOCK_COLUMNS} FROM session_search_blocks
+         WHERE session_id = $1::uuid AND trigrams @> $2::smallint[] AND folded LIKE $3 AND max_time >= $4`,
+        [sessionId, keys, pattern, from?.time ?? -Infinity],
+      );
+      rows.forEach(keep);
+      return page(found, first);
+    }
+  }
+
+  let last: { min_time: number; source: number; block: number } | undefined;
+  for (;;) {
+    // `coalesce` keeps the planner off the index here: this walk is meant to stop early.
+    const rows = await readBlocks(
+      `SELECT ${BLOCK_COLUMNS} FROM session_search_blocks
+       WHERE session_id = $1::uuid AND max_time >= $2 AND (min_time, source, block) > ($3, $4, $5)
+         AND coalesce(trigrams, '{}') @> $6::smallint[] AND folded LIKE $7
+       ORDER BY min_time, source, block LIMIT ${BLOCKS_PER_READ}`,
+      [sessionId, from?.time ?? -Infinity, last?.min_time ?? -Infinity, last?.source ?? -1, last?.block ?? -1, keys, pattern],
+    );
     for (const row of rows) {
-      row.text = row.text.slice(1);
-      row.folded = row.folded.slice(1);
       // Hits are at or after the block's earliest time: once a page is full, later blocks are too late.
       if (found.length >= want && row.min_time > found[want - 1]!.key.time) return page(found, first);
-      collect(row, needle, from, found);
-      found.sort((a, b) => compareKeys(a.key, b.key));
-      found.length = Math.min(found.length, want);
+      keep(row);
     }
     if (rows.length < BLOCKS_PER_READ) return page(found, first);
     const end = rows[rows.length - 1]!;

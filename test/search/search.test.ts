@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { searchPaths } from '../../src/search/hits.ts';
 import { indexPendingSessions } from '../../src/search/indexer.ts';
 import { codeOf, ok } from '../support/graphql.ts';
 import { startAppWithKeys, startTestApp, type TestApp } from '../support/app.ts';
@@ -169,7 +170,17 @@ describe('the README', () => {
   });
 });
 
-describe('pages', () => {
+describe.each([
+  ['through the index', 200],
+  ['by walking the blocks (common needles)', 0],
+])('pages, %s', (_path, commonBlocks) => {
+  beforeAll(() => {
+    searchPaths.commonBlocks = commonBlocks;
+  });
+  afterAll(() => {
+    searchPaths.commonBlocks = 200;
+  });
+
   it('pages through thousands of hits in time order, each once', async () => {
     const lines = Array.from({ length: 3000 }, (_, k) => `row ${k} needle\n`);
     const events = lines.map((line, k) => [k / 10, 'o', line] as const);
@@ -186,6 +197,8 @@ describe('pages', () => {
     }
     expect(seen.map((h) => h.line)).toEqual(lines.map((l) => l.trimEnd()));
     expect(seen.map((h) => h.time)).toEqual(events.map((e) => e[0]));
+    expect(await found('row 2999 NEEDLE')).toContain(id);
+    expect(await found('row 3000 needle')).toEqual([]);
   });
 });
 
