@@ -27,15 +27,22 @@ export async function textWhere(needle: string): Promise<Prisma.SessionWhereInpu
   const keys = needleKeys(needle);
   const like = containsPattern(needle);
   if (keys.length > 0) {
-    // One statement: up to commonBlocks candidates, and the sessions of those that hold it.
-    const [found] = await database().withConnection((conn) =>
-      conn.query<{ n: number; ids: string[] | null }>(
-        `SELECT count(*)::int AS n, array_agg(DISTINCT session_id::text) FILTER (WHERE folded LIKE $2) AS ids
-         FROM (SELECT session_id, folded FROM session_search_blocks WHERE trigrams @> $1::smallint[] LIMIT ${searchPaths.commonBlocks}) AS c`,
-        [keys, like],
+    // Counting candidates reads only their keys; the rare needle's blocks are then read once more.
+    const [candidates] = await database().withConnection((conn) =>
+      conn.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM (SELECT 1 FROM session_search_blocks WHERE trigrams @> $1::smallint[] LIMIT ${searchPaths.commonBlocks}) AS c`,
+        [keys],
       ),
     );
-    if (found!.n < searchPaths.commonBlocks) return { id: { in: found!.ids ?? [] } };
+    if (candidates!.n < searchPaths.commonBlocks) {
+      const rows = await database().withConnection((conn) =>
+        conn.query<{ id: string }>(
+          `SELECT DISTINCT session_id::text AS id FROM session_search_blocks WHERE trigrams @> $1::smallint[] AND folded LIKE $2`,
+          [keys, like],
+        ),
+      );
+      return { id: { in: rows.map((r) => r.id) } };
+    }
   }
   // Prisma's `contains` is LIKE with the value between % signs, unescaped: the pattern is ours.
   return { searchBlocks: { some: { folded: { contains: like.slice(1, -1) } } } };

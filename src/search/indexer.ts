@@ -195,9 +195,9 @@ export async function indexPendingSessions(): Promise<number> {
 }
 
 /**
- * Passes a server runs at once. Measured on PostgreSQL: four at once indexed a backlog 1.8× as fast
- * as one, but took from ingest what it gained (appends ran at 0.26× their speed without indexing,
- * against 0.74× with one). PGlite runs in this thread: one there too.
+ * Passes a server runs at once. On PostgreSQL, measured in the benchmark's ingest windows: four at
+ * once indexed 1.7× as fast as one, but appends then ran at 0.34× their speed without indexing,
+ * against ~0.5× with one. PGlite runs in this thread: one there too.
  */
 const WORKERS = 1;
 

@@ -24,7 +24,7 @@ CREATE TABLE "session_search_progress" (
 );
 
 -- CreateIndex
-CREATE INDEX "session_search_blocks_session_id_min_time_idx" ON "session_search_blocks"("session_id", "min_time");
+CREATE INDEX "session_search_blocks_session_id_min_time_source_block_idx" ON "session_search_blocks"("session_id", "min_time", "source", "block");
 
 -- CreateIndex
 CREATE INDEX "session_search_blocks_trigrams_idx" ON "session_search_blocks" USING GIN ("trigrams");
