@@ -137,11 +137,6 @@ export class TextLines {
     };
   }
 
-  /** Whether nothing is pending: no line under way, no escape, no partial character. */
-  get clean(): boolean {
-    return this.#length === 0 && this.#state === TEXT && this.#bytesNeeded === 0;
-  }
-
   /** The bytes of one event. */
   push(time: number, type: EventType, data: Uint8Array): void {
     this.#origin = { time, type };
