@@ -272,15 +272,10 @@ export class TextLines {
         }
         break;
       case CSI_INTERMEDIATE:
-        if (cp >= 0x20 && cp <= 0x2f) return;
-        if (cp >= 0x40 && cp <= 0x7e) {
-          this.#state = TEXT;
-          return;
-        }
-        break;
       case ESC_INTERMEDIATE:
         if (cp >= 0x20 && cp <= 0x2f) return;
-        if (cp >= 0x30 && cp <= 0x7e) {
+        // A CSI's final byte is 0x40–0x7E, another escape's 0x30–0x7E.
+        if (cp >= (this.#state === CSI_INTERMEDIATE ? 0x40 : 0x30) && cp <= 0x7e) {
           this.#state = TEXT;
           return;
         }

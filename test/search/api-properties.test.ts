@@ -9,6 +9,7 @@ import { APPEND, CLOSE, ev, KIND_TO_TYPE, OPEN, SESSIONS, type OpenResult, type 
 import { bytes, parse, query } from '../pgwire/frames.ts';
 import { checkNeedle, hitsInUnits, oracleUnits, type OracleUnit } from './oracle.ts';
 import { needleFor, randomSession, type RandomSession } from './random-sessions.ts';
+import { SEARCH_HITS, type HitsResult } from '../support/search.ts';
 
 /*
  * Spec §12 through the public API, against the oracle: random sessions (escapes, broken UTF-8,
@@ -40,25 +41,6 @@ afterAll(async () => {
   searchPaths.commonBlocks = 200;
   await app?.close();
 });
-
-const SEARCH_HITS = /* GraphQL */ `
-  query Hits($id: ID!, $text: String!, $first: Int, $after: String) {
-    session(id: $id) {
-      searchHits(text: $text, first: $first, after: $after) {
-        edges { cursor node { time type source line } }
-        pageInfo { hasNextPage endCursor }
-      }
-    }
-  }`;
-
-interface HitsResult {
-  session: {
-    searchHits: {
-      edges: { cursor: string; node: { time: number; type: string; source: string; line: string } }[];
-      pageInfo: { hasNextPage: boolean; endCursor: string | null };
-    };
-  } | null;
-}
 
 /** When a session is closed: before the first indexing, after the second appends, or never. */
 type CloseAt = 'first' | 'second' | 'never';

@@ -7,31 +7,12 @@ import { codeOf, ok } from '../support/graphql.ts';
 import { startAppWithKeys, startTestApp, type TestApp } from '../support/app.ts';
 import { APPEND, ev, ingest, OPEN, SESSIONS, type SessionsResult } from '../support/ingest.ts';
 import { ROOT } from '../support/processes.ts';
+import { SEARCH_HITS as HITS, type Hit, type HitsResult } from '../support/search.ts';
 
 /*
  * Search (spec §12) through the public API: the examples of the issue and the contract's corners.
  * The random-stream comparison with a plain scan is in api-properties.test.ts.
  */
-
-const HITS = /* GraphQL */ `
-  query Hits($id: ID!, $text: String!, $first: Int, $after: String) {
-    session(id: $id) {
-      searchHits(text: $text, first: $first, after: $after) {
-        edges { cursor node { time type source line } }
-        pageInfo { hasNextPage endCursor }
-      }
-    }
-  }`;
-
-interface Hit {
-  time: number;
-  type: string;
-  source: string;
-  line: string;
-}
-interface HitsResult {
-  session: { searchHits: { edges: { cursor: string; node: Hit }[]; pageInfo: { hasNextPage: boolean; endCursor: string | null } } } | null;
-}
 
 let app: TestApp;
 let recorder: string;
