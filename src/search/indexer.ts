@@ -142,6 +142,10 @@ export async function indexSession(sessionId: string): Promise<boolean> {
   blocks.push(...out.blocks);
 
   const written = await withChunkTx(async (tx) => {
+    // The session's row first, as a deletion takes it (then its progress and blocks, by cascade):
+    // the same order, so the two wait for each other instead of deadlocking. Gone: nothing to write.
+    const [session] = await tx.query(`SELECT 1 FROM sessions WHERE id = $1::uuid FOR KEY SHARE`, [sessionId]);
+    if (!session) return true;
     // Whoever indexed the session last must be the one this pass read after.
     const [progress] = await tx.query<{ events: string }>(
       `SELECT events::text AS events FROM session_search_progress WHERE session_id = $1::uuid FOR UPDATE`,
