@@ -174,11 +174,14 @@ export interface Extracted {
  */
 export class Extractor {
   readonly #readers = new Map<number, SourceReader>();
+  /** Per source, the block the pass started from (its block under way). */
+  readonly #from: Partial<Record<number, number>> = {};
 
   /** `blockText`: where blocks are closed (tests make it small). */
   constructor(state: IndexState, open: Partial<Record<number, OpenBlock>> = {}, blockText = BLOCK_TEXT) {
     for (const [key, s] of Object.entries(state)) {
       const source = Number(key);
+      this.#from[source] = s!.block;
       this.#readers.set(source, source === QUERY ? queryReader(s!, blockText) : textReader(source, s!, open[source], blockText));
     }
   }
@@ -191,14 +194,12 @@ export class Extractor {
   end(upTo: number): Extracted {
     const blocks: Block[] = [];
     const state: IndexState = {};
-    const from: Partial<Record<number, number>> = {};
     for (const [source, reader] of this.#readers) {
       const { writer } = reader;
-      from[source] = writer.sealed[0]?.block ?? writer.block;
       state[source] = reader.end(upTo);
       const open = writer.open();
       blocks.push(...writer.sealed, ...(open ? [open] : []));
     }
-    return { from, blocks, state };
+    return { from: this.#from, blocks, state };
   }
 }

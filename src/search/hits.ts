@@ -23,26 +23,33 @@ export const searchPaths = { commonBlocks: 200 };
  * sessions newest first and looks into each one's blocks, which ends after a page's worth (a
  * planner estimating the index's selectivity would rather read every candidate block first).
  */
+/**
+ * Whether fewer than `commonBlocks` blocks (of one session, when given) hold every key of a needle:
+ * counting them reads only their keys. A needle with no keys (under three characters) is common.
+ */
+async function isRare(keys: number[], sessionId?: string): Promise<boolean> {
+  if (keys.length === 0) return false;
+  const [candidates] = await database().withConnection((conn) =>
+    conn.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM (SELECT 1 FROM session_search_blocks
+       WHERE trigrams @> $1::smallint[] ${sessionId ? 'AND session_id = $2::uuid' : ''} LIMIT ${searchPaths.commonBlocks}) AS c`,
+      sessionId ? [keys, sessionId] : [keys],
+    ),
+  );
+  return candidates!.n < searchPaths.commonBlocks;
+}
+
 export async function textWhere(needle: string): Promise<Prisma.SessionWhereInput> {
   const keys = needleKeys(needle);
   const like = containsPattern(needle);
-  if (keys.length > 0) {
-    // Counting candidates reads only their keys; the rare needle's blocks are then read once more.
-    const [candidates] = await database().withConnection((conn) =>
-      conn.query<{ n: number }>(
-        `SELECT count(*)::int AS n FROM (SELECT 1 FROM session_search_blocks WHERE trigrams @> $1::smallint[] LIMIT ${searchPaths.commonBlocks}) AS c`,
-        [keys],
+  if (await isRare(keys)) {
+    const rows = await database().withConnection((conn) =>
+      conn.query<{ id: string }>(
+        `SELECT DISTINCT session_id::text AS id FROM session_search_blocks WHERE trigrams @> $1::smallint[] AND folded LIKE $2`,
+        [keys, like],
       ),
     );
-    if (candidates!.n < searchPaths.commonBlocks) {
-      const rows = await database().withConnection((conn) =>
-        conn.query<{ id: string }>(
-          `SELECT DISTINCT session_id::text AS id FROM session_search_blocks WHERE trigrams @> $1::smallint[] AND folded LIKE $2`,
-          [keys, like],
-        ),
-      );
-      return { id: { in: rows.map((r) => r.id) } };
-    }
+    return { id: { in: rows.map((r) => r.id) } };
   }
   // Prisma's `contains` is LIKE with the value between % signs, unescaped: the pattern is ours.
   return { searchBlocks: { some: { folded: { contains: like.slice(1, -1) } } } };
@@ -64,7 +71,7 @@ interface HitKey {
 
 const compareKeys = (a: HitKey, b: HitKey): number => a.time - b.time || a.source - b.source || a.unit - b.unit;
 
-export const hitCursor = (key: HitKey): string => Buffer.from(JSON.stringify([key.time, key.source, key.unit])).toString('base64url');
+const hitCursor = (key: HitKey): string => Buffer.from(JSON.stringify([key.time, key.source, key.unit])).toString('base64url');
 
 function parseCursor(cursor: string): HitKey {
   try {
@@ -130,23 +137,14 @@ export async function findHits(sessionId: string, needle: string, first: number,
     found.length = Math.min(found.length, want);
   };
 
-  if (keys.length > 0) {
-    const [candidates] = await database().withConnection((conn) =>
-      conn.query<{ n: number }>(
-        `SELECT count(*)::int AS n FROM (SELECT 1 FROM session_search_blocks
-         WHERE session_id = $1::uuid AND trigrams @> $2::smallint[] LIMIT ${searchPaths.commonBlocks}) AS c`,
-        [sessionId, keys],
-      ),
+  if (await isRare(keys, sessionId)) {
+    const rows = await readBlocks(
+      `SELECT ${BLOCK_COLUMNS} FROM session_search_blocks
+       WHERE session_id = $1::uuid AND trigrams @> $2::smallint[] AND folded LIKE $3 AND max_time >= $4`,
+      [sessionId, keys, pattern, from?.time ?? -Infinity],
     );
-    if (candidates!.n < searchPaths.commonBlocks) {
-      const rows = await readBlocks(
-        `SELECT ${BLOCK_COLUMNS} FROM session_search_blocks
-         WHERE session_id = $1::uuid AND trigrams @> $2::smallint[] AND folded LIKE $3 AND max_time >= $4`,
-        [sessionId, keys, pattern, from?.time ?? -Infinity],
-      );
-      rows.forEach(keep);
-      return page(found, first);
-    }
+    rows.forEach(keep);
+    return page(found, first);
   }
 
   let last: { min_time: number; source: number; block: number } | undefined;

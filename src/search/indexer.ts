@@ -107,6 +107,9 @@ async function insertBlocks(tx: ChunkTx, sessionId: string, blocks: readonly Blo
  */
 export async function indexSession(sessionId: string): Promise<boolean> {
   if (!isUuid(sessionId)) return false;
+  // A pass is a chain of promises that, on PGlite, never waits for I/O: each starts on a turn of
+  // the event loop of its own, so that requests are served between passes.
+  await new Promise((resolve) => setImmediate(resolve));
   const [row] = await database().withConnection((conn) =>
     conn.query<ProgressRow>(
       `SELECT s.verb, s.type, s.connection_subtype, '>' || s.script AS script, s.event_count::text AS event_count,
@@ -190,45 +193,33 @@ export async function indexPendingSessions(): Promise<number> {
     const ids = await pendingSessions(SWEEP_BATCH);
     if (ids.length === 0) return passes;
     for (const id of ids) {
-      do {
-        passes++;
-        await new Promise((resolve) => setImmediate(resolve));
-      } while (await indexSession(id));
+      do passes++;
+      while (await indexSession(id));
     }
   }
 }
 
 /**
- * Passes a server runs at once. On PostgreSQL, measured in the benchmark's ingest windows: four at
- * once indexed 1.7× as fast as one, but appends then ran at 0.34× their speed without indexing,
- * against ~0.5× with one. PGlite runs in this thread: one there too.
- */
-const WORKERS = 1;
-
-/**
- * A server's indexer: sessions announced as changed are indexed at once (a pass at a time per
- * session, sessions in turn, so that a 256 MiB session does not hold back a small one), and pending
- * ones are looked for at start, after the notification connection was lost, and every SWEEP_MS.
+ * A server's indexer: sessions announced as changed are indexed at once (a pass at a time, sessions
+ * in turn, so that a 256 MiB session does not hold back a small one), and pending ones are looked
+ * for at start, after the notification connection was lost, and every SWEEP_MS. One pass at a time:
+ * measured on PostgreSQL in the benchmark's ingest windows, four at once indexed 1.7× as fast but
+ * appends then ran at 0.34× their speed without indexing, against ~0.5× with one; PGlite runs in
+ * this thread anyway.
  */
 export class SearchIndexer {
   readonly #queue = new Set<string>();
-  /** Sessions a worker is indexing now: another worker leaves them be. */
-  readonly #active = new Set<string>();
-  readonly #workers = new Set<Promise<void>>();
-  #sweeping = false;
+  #running: Promise<void> | undefined;
   #sweepAgain = false;
   #closed = false;
   readonly #timer: NodeJS.Timeout;
 
-  private constructor(
-    private readonly logger: Logger,
-    private readonly concurrency: number,
-  ) {
+  private constructor(private readonly logger: Logger) {
     this.#timer = setInterval(() => this.sweep(), SWEEP_MS).unref();
   }
 
   static start(changes: ChangeListener, logger: Logger): SearchIndexer {
-    const indexer = new SearchIndexer(logger, WORKERS);
+    const indexer = new SearchIndexer(logger);
     changes.add({ changed: (change) => indexer.enqueue(change.sessionId), missed: () => indexer.sweep() });
     indexer.sweep();
     return indexer;
@@ -246,71 +237,48 @@ export class SearchIndexer {
     this.#run();
   }
 
-  /** Stops after the passes under way. */
+  /** Stops after the pass under way. */
   async close(): Promise<void> {
     this.#closed = true;
     clearInterval(this.#timer);
-    await Promise.all(this.#workers);
+    await this.#running;
   }
 
   #run(): void {
-    while (
-      !this.#closed &&
-      this.#workers.size < this.concurrency &&
-      (this.#next() !== undefined || (this.#sweepAgain && !this.#sweeping))
-    ) {
-      const worker: Promise<void> = this.#work().finally(() => {
-        this.#workers.delete(worker);
-        // Something may have arrived after this worker's last look.
-        this.#run();
-      });
-      this.#workers.add(worker);
-      if (this.#next() === undefined) return; // one worker is enough to look
-    }
-  }
-
-  /** The next queued session no worker is on. */
-  #next(): string | undefined {
-    for (const id of this.#queue) if (!this.#active.has(id)) return id;
-    return undefined;
+    if (this.#running || this.#closed) return;
+    this.#running = this.#work().finally(() => {
+      this.#running = undefined;
+      // Something may have arrived after the last look at the queue.
+      if (this.#queue.size > 0 || this.#sweepAgain) this.#run();
+    });
   }
 
   async #work(): Promise<void> {
     while (!this.#closed) {
-      let id = this.#next();
-      if (id === undefined) {
-        if (!this.#sweepAgain || this.#sweeping) return;
+      if (this.#queue.size === 0) {
+        if (!this.#sweepAgain) return;
         await this.#look();
-        id = this.#next();
-        if (id === undefined) return;
-        this.#run();
+        if (this.#queue.size === 0) return;
       }
-      // A pass is a chain of promises that, on PGlite, never waits for I/O: let requests in between.
-      await new Promise((resolve) => setImmediate(resolve));
-      if (this.#active.has(id) || !this.#queue.delete(id)) continue;
-      this.#active.add(id);
+      const [id] = this.#queue;
+      this.#queue.delete(id!);
       try {
-        if (await indexSession(id)) this.#queue.add(id);
+        if (await indexSession(id!)) this.#queue.add(id!);
       } catch (err) {
         // Left pending: the next look finds it again.
         this.logger.warn({ err, sessionId: id }, 'search: indexing a session failed; it stays pending');
-      } finally {
-        this.#active.delete(id);
       }
     }
   }
 
   async #look(): Promise<void> {
     this.#sweepAgain = false;
-    this.#sweeping = true;
     try {
       const ids = await pendingSessions(SWEEP_BATCH);
       for (const id of ids) this.#queue.add(id);
       if (ids.length === SWEEP_BATCH) this.#sweepAgain = true;
     } catch (err) {
       this.logger.warn({ err }, 'search: looking for sessions to index failed; trying again at the next look');
-    } finally {
-      this.#sweeping = false;
     }
   }
 }
