@@ -28,3 +28,11 @@ export function summarize(values: readonly number[]): Summary {
 export const MiB = 1024 * 1024;
 /** MB/s in decimal megabytes, as the issue states throughput. */
 export const mbPerSec = (bytes: number, ms: number): number => bytes / 1e6 / (ms / 1000);
+
+/**
+ * Runs two measurements back to back, the first one first in even repeats and second in odd ones,
+ * so that neither always runs on a warmer or cooler machine.
+ */
+export async function inAlternateOrder(repeat: number, a: () => Promise<void>, b: () => Promise<void>): Promise<void> {
+  for (const run of repeat % 2 === 0 ? [a, b] : [b, a]) await run();
+}

@@ -14,7 +14,7 @@ import { createBenchDatabase, withPlainConnection, type BenchDatabase } from '..
 import { download, gql } from '../http.ts';
 import { startServer, type ServerProcess } from '../proc.ts';
 import { loadSession, rawLink } from '../sessions.ts';
-import { MiB, mbPerSec, median } from '../stats.ts';
+import { inAlternateOrder, MiB, mbPerSec, median } from '../stats.ts';
 import { runIngest, type IngestRepeat } from './ingest.ts';
 
 /*
@@ -851,14 +851,7 @@ async function measure(ctx: RunContext, servers: Servers): Promise<SearchResult>
             n.grepCount = g.count;
           }
         };
-        // Alternate which goes first, so that neither always runs on a warmer or cooler machine.
-        if (r % 2 === 0) {
-          await queries();
-          await greps();
-        } else {
-          await greps();
-          await queries();
-        }
+        await inAlternateOrder(r, queries, greps);
         log(
           `  ${n.name} ${JSON.stringify(n.needle)}: first page (${n.firstPage}) ${median(n.queryMs.slice(-opts.searchQueries)).toFixed(1)} ms; ` +
             `grep -icF ${n.grepMs.C.at(-1)!.toFixed(0)} ms (C), ${n.grepMs['C.UTF-8'].at(-1)!.toFixed(0)} ms (C.UTF-8), ${n.grepCount} lines`,
@@ -930,13 +923,7 @@ async function measure(ctx: RunContext, servers: Servers): Promise<SearchResult>
         }
       }
     };
-    if (r % 2 === 0) {
-      await raw();
-      await hits();
-    } else {
-      await hits();
-      await raw();
-    }
+    await inAlternateOrder(r, raw, hits);
     log(
       `  searchHits first page: ${JSON.stringify(MANY)} ${median(big.firstPageMs.slice(-opts.searchQueries)).toFixed(1)} ms, ${JSON.stringify(LATE)} ${median(big.lateFirstPageMs.slice(-opts.searchQueries)).toFixed(1)} ms; ` +
         `raw download ${big.downloadMs.at(-1)!.toFixed(0)} ms (${mbPerSec(big.bytes, big.downloadMs.at(-1)!).toFixed(0)} MB/s)`,
