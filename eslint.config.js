@@ -15,6 +15,11 @@ export default tseslint.config(
     },
   },
   {
+    // The viewer page's script runs in the browser.
+    files: ['src/view/assets/**/*.js'],
+    languageOptions: { sourceType: 'script', globals: { document: 'readonly', window: 'readonly', location: 'readonly', URLSearchParams: 'readonly' } },
+  },
+  {
     // Data flows one way (HTTP → GraphQL or routes → services → storage): a module that imports,
     // directly or not, one that imports it back is a layer reaching up. Imports name the `.ts`
     // file itself, so Node's resolution finds every module. Packages and Prisma's generated client

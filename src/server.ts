@@ -4,6 +4,7 @@ import { createYoga, type YogaServerInstance } from 'graphql-yoga';
 import { bearerKey, KeyCache } from './auth/keys.ts';
 import type { Config } from './config.ts';
 import { downloadRoute } from './downloads/route.ts';
+import { viewRoute } from './view/route.ts';
 import { downloadSecrets } from './downloads/secret.ts';
 import { selfContainedGraphiQL } from './graphiql.ts';
 import type { Context } from './graphql/builder.ts';
@@ -103,7 +104,7 @@ export function createHttpServer(config: Config, logger: Logger, live: LiveHub, 
     const length = req.headers['content-length'];
     return length !== undefined && /^\d+$/.test(length) && Number(length) <= config.maxRequestBytes;
   };
-  const routes: Route[] = [downloadRoute(secrets, now)];
+  const routes: Route[] = [downloadRoute(secrets, now), viewRoute(secrets, now)];
   const server = http.createServer(async (req, res) => {
     const started = process.hrtime.bigint();
     const url = new URL(req.url ?? '/', 'http://localhost');

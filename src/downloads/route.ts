@@ -2,10 +2,14 @@ import type http from 'node:http';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { sendJson, type Route } from '../http.ts';
-import { renderDownload } from '../render/files.ts';
+import { castHeader, renderDownload } from '../render/files.ts';
 import { readEventBatches } from '../sessions/read-events.ts';
+import { isEmptyWindow } from '../sessions/time-window.ts';
 import { contentDisposition } from './filename.ts';
 import { checkDownload, type DownloadRefusal } from './service.ts';
+
+// A window of no time holds no events.
+async function* emptyBatches(): AsyncGenerator<never> {}
 
 const PATH = /^\/api\/sessions\/([^/]+)\/download(\/script)?$/;
 
@@ -61,10 +65,12 @@ export function downloadRoute(secrets: string[], now: () => number): Route {
       res.end(req.method === 'HEAD' ? undefined : body);
       return true;
     }
-    const file = renderDownload(params.extension, readEventBatches(session.id, params.types, { reusePages: true }), session.startDate, {
+    const events = isEmptyWindow(params.window) ? emptyBatches() : readEventBatches(session.id, params.types, { reusePages: true, window: params.window });
+    const file = renderDownload(params.extension, events, session.startDate, {
       types: params.types,
       newline: params.newline,
       eventTime: params.eventTime,
+      castHeader: castHeader(session),
     });
     res.writeHead(200, {
       ...headers,

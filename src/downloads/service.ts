@@ -4,6 +4,7 @@ import { prisma } from '../db/client.ts';
 import { badInput, forbidden, notFound } from '../errors.ts';
 import { assertMayReadStream, findVisibleSession, mayReadStream } from '../sessions/access.ts';
 import { EVENT_TYPES, isEventType, type EventType } from '../sessions/event.ts';
+import type { TimeWindow } from '../sessions/time-window.ts';
 import { isUuid } from '../uuid.ts';
 import { isValidExtension, signDownloadToken, verifyDownloadToken, type DownloadTarget } from './token.ts';
 
@@ -24,6 +25,8 @@ export interface LinkRequest {
   eventTime: boolean;
   events: readonly EventType[];
   target: DownloadTarget;
+  /** §14: only the events in this window (EVENT_STREAM links). */
+  window?: TimeWindow;
 }
 
 export interface LinkSettings {
@@ -33,8 +36,70 @@ export interface LinkSettings {
   now: number;
 }
 
-// A script link has no query parameters: its claims are fixed.
-const SCRIPT_CLAIMS = { extension: 'txt', newline: false, eventTime: false, events: '' } as const;
+/** The parameters of a link, as signed and as put in its URL. */
+interface LinkParams {
+  extension: string;
+  newline: boolean;
+  eventTime: boolean;
+  /** canonicalEvents. */
+  events: string;
+  window?: TimeWindow;
+  /** Viewer segments only: where the output that rebuilds the screen at `window.from` starts. */
+  since?: number;
+}
+
+/**
+ * The viewer's parts (§14): its page and the data the page loads, each a VIEW link of its own
+ * (named by the extension claim, so that a link to one part opens no other).
+ */
+export type ViewPart = 'html' | 'recording' | 'segment';
+
+// Script and view links have no query parameters but the token: their claims are fixed.
+const FIXED_CLAIMS = {
+  SCRIPT: { extension: 'txt', newline: false, eventTime: false, events: '' },
+  VIEW: { extension: 'html', newline: false, eventTime: false, events: '' },
+} as const satisfies Partial<Record<DownloadTarget, LinkParams>>;
+
+const PATHS: Record<DownloadTarget, (id: string, extension: string) => string> = {
+  EVENT_STREAM: (id) => `/api/sessions/${id}/download`,
+  SCRIPT: (id) => `/api/sessions/${id}/download/script`,
+  VIEW: (id, part) => (part === 'html' ? `/sessions/${id}/view` : `/sessions/${id}/view/${part}`),
+};
+
+/** A window bound in a URL: the number's shortest round-trip decimal, the only spelling accepted back. */
+const boundParam = (n: number | null | undefined): string | null => (n == null ? null : String(n));
+
+/** The window as the token binds it: '' for none, so that links without one sign what they always did. */
+function windowClaim(from: string | null, to: string | null, since: string | null = null): string {
+  if (since !== null) return `${from ?? ''}~${to ?? ''}~${since}`;
+  return from === null && to === null ? '' : `${from ?? ''}~${to ?? ''}`;
+}
+
+/** Everything a signed link binds; `expiresAt` in Unix milliseconds. */
+export interface LinkClaims extends LinkParams {
+  sessionId: string;
+  orgId: string;
+  issuerKeyId: string;
+  target: DownloadTarget;
+  expiresAt: number;
+}
+
+/** The URL of a signed link (§6, §14), on the public base URL. */
+export function signedLinkUrl(claims: LinkClaims, publicUrl: string, secret: string): string {
+  const from = boundParam(claims.window?.from);
+  const to = boundParam(claims.window?.to);
+  const since = boundParam(claims.since);
+  const token = signDownloadToken({ ...claims, window: windowClaim(from, to, since) }, secret);
+  const enc = (v: string) => encodeURIComponent(v).replace(/%2C/g, ',');
+  const base = `${publicUrl}${PATHS[claims.target](encodeURIComponent(claims.sessionId), claims.extension)}?token=${enc(token)}`;
+  const bounds = (from === null ? '' : `&from=${from}`) + (to === null ? '' : `&to=${to}`) + (since === null ? '' : `&since=${since}`);
+  if (claims.target !== 'EVENT_STREAM') return base + bounds;
+  return (
+    `${base}&extension=${enc(claims.extension)}&newline=${claims.newline ? 1 : 0}` +
+    `&event-time=${claims.eventTime ? 1 : 0}&events=${enc(claims.events)}` +
+    bounds
+  );
+}
 
 export async function issueDownloadLink(viewer: Viewer, request: LinkRequest, settings: LinkSettings) {
   if (viewer.role === 'RECORDER') throw forbidden('RECORDER keys cannot download sessions');
@@ -44,31 +109,25 @@ export async function issueDownloadLink(viewer: Viewer, request: LinkRequest, se
   if (request.target === 'EVENT_STREAM' && request.events.length === 0) {
     throw badInput('events must select at least one event type', { field: 'events' });
   }
+  if (request.window && request.target !== 'EVENT_STREAM') {
+    throw badInput('from and to apply to EVENT_STREAM links only', { field: request.window.from != null ? 'from' : 'to' });
+  }
   const session = await findVisibleSession(viewer, request.sessionId);
   if (!session) throw notFound('session not found');
   assertMayReadStream(viewer, session);
   const expiresAt = settings.now + settings.ttlSeconds * 1000;
-  const params =
-    request.target === 'SCRIPT'
-      ? SCRIPT_CLAIMS
-      : {
+  const params: LinkParams =
+    request.target === 'EVENT_STREAM'
+      ? {
           extension: request.extension,
           newline: request.newline,
           eventTime: request.eventTime,
           events: canonicalEvents(request.events),
-        };
-  const token = signDownloadToken(
-    { sessionId: session.id, orgId: session.orgId, issuerKeyId: viewer.keyId, target: request.target, expiresAt, ...params },
-    settings.secret,
-  );
-  const base = `${settings.publicUrl}/api/sessions/${encodeURIComponent(session.id)}/download`;
-  const enc = (v: string) => encodeURIComponent(v).replace(/%2C/g, ',');
-  const downloadUrl =
-    request.target === 'SCRIPT'
-      ? `${base}/script?token=${enc(token)}`
-      : `${base}?token=${enc(token)}&extension=${enc(params.extension)}&newline=${params.newline ? 1 : 0}` +
-        `&event-time=${params.eventTime ? 1 : 0}&events=${enc(params.events)}`;
-  return { downloadUrl, expireAt: new Date(expiresAt) };
+          window: request.window,
+        }
+      : FIXED_CLAIMS[request.target];
+  const claims = { sessionId: session.id, orgId: session.orgId, issuerKeyId: viewer.keyId, target: request.target, expiresAt, ...params };
+  return { downloadUrl: signedLinkUrl(claims, settings.publicUrl, settings.secret), expireAt: new Date(expiresAt) };
 }
 
 /**
@@ -81,15 +140,27 @@ export type DownloadCheck =
   | { ok: false; reason: DownloadRefusal }
   | {
       ok: true;
-      session: { id: string; roleName: string; startDate: Date; script: string | null };
-      params: { extension: string; newline: boolean; eventTime: boolean; types: Set<EventType> };
+      session: { id: string; roleName: string; startDate: Date; script: string | null; metadata: unknown };
+      params: { extension: string; newline: boolean; eventTime: boolean; types: Set<EventType>; window?: TimeWindow; since?: number };
+      /** Who issued the link, and until when it holds (the viewer page signs its data links with both). */
+      link: { orgId: string; issuerKeyId: string; expiresAt: number };
     };
 
 const FLAG: Record<string, boolean> = { '0': false, '1': true };
 const ALLOWED_PARAMS = {
   SCRIPT: ['token'],
-  EVENT_STREAM: ['token', 'extension', 'newline', 'event-time', 'events'],
+  VIEW: ['token'],
+  EVENT_STREAM: ['token', 'extension', 'newline', 'event-time', 'events', 'from', 'to'],
 } as const satisfies Record<DownloadTarget, readonly string[]>;
+
+/** A viewer segment's parameters (recording.ts). */
+const SEGMENT_PARAMS = ['token', 'from', 'to', 'since'];
+
+/** A window bound from a URL: its canonical spelling of a finite number ≥ 0, or undefined when not. */
+function parseBound(value: string): number | undefined {
+  const n = Number(value);
+  return value !== '' && Number.isFinite(n) && n >= 0 && String(n) === value ? n : undefined;
+}
 
 /**
  * Checks a download request in the order of §6: token and parameters, expiry, the session, the
@@ -101,23 +172,37 @@ export async function checkDownload(
   query: URLSearchParams,
   secrets: string[],
   now: number,
+  part: ViewPart = 'html',
 ): Promise<DownloadCheck> {
   const invalid = { ok: false, reason: 'invalid' } as const;
   const single = (name: string) => (query.getAll(name).length === 1 ? query.get(name) : null);
   const token = single('token');
   if (token === null) return invalid;
   // Every parameter is bound to the token: an unknown one is a changed link, not noise.
-  if ([...query.keys()].some((k) => !(ALLOWED_PARAMS[target] as readonly string[]).includes(k))) return invalid;
+  const allowed: readonly string[] = target === 'VIEW' && part === 'segment' ? SEGMENT_PARAMS : ALLOWED_PARAMS[target];
+  if ([...query.keys()].some((k) => !allowed.includes(k))) return invalid;
+  const bound = (name: string) => {
+    const values = query.getAll(name);
+    return values.length === 0 ? null : values.length === 1 ? parseBound(values[0]!) : undefined;
+  };
+  const from = bound('from');
+  const to = bound('to');
+  const since = bound('since');
+  if (from === undefined || to === undefined || since === undefined) return invalid;
+  const window = from === null && to === null ? undefined : { from, to };
+  const claim = windowClaim(boundParam(from), boundParam(to), boundParam(since));
   let supplied;
   if (target === 'SCRIPT') {
-    supplied = { sessionId, target, ...SCRIPT_CLAIMS };
+    supplied = { sessionId, target, ...FIXED_CLAIMS.SCRIPT };
+  } else if (target === 'VIEW') {
+    supplied = { sessionId, target, ...FIXED_CLAIMS.VIEW, extension: part, window: claim };
   } else {
     const extension = single('extension');
     const newline = FLAG[single('newline') ?? ''];
     const eventTime = FLAG[single('event-time') ?? ''];
     const events = single('events');
     if (extension === null || newline === undefined || eventTime === undefined || events === null) return invalid;
-    supplied = { sessionId, target, extension, newline, eventTime, events };
+    supplied = { sessionId, target, extension, newline, eventTime, events, window: claim };
   }
   const verdict = verifyDownloadToken(token, supplied, secrets, now);
   if (!verdict.ok) return verdict.reason === 'expired' ? { ok: false, reason: 'expired' } : invalid;
@@ -125,7 +210,7 @@ export async function checkDownload(
   const session = isUuid(sessionId)
     ? await prisma().session.findFirst({
         where: { id: sessionId, orgId: claims.orgId },
-        select: { id: true, orgId: true, userId: true, roleName: true, startDate: true, script: true },
+        select: { id: true, orgId: true, userId: true, roleName: true, startDate: true, script: true, metadata: true },
       })
     : null;
   if (!session) return { ok: false, reason: 'gone' };
@@ -137,6 +222,7 @@ export async function checkDownload(
   return {
     ok: true,
     session,
-    params: { extension: claims.extension, newline: claims.newline, eventTime: claims.eventTime, types },
+    params: { extension: claims.extension, newline: claims.newline, eventTime: claims.eventTime, types, window, since: since ?? undefined },
+    link: { orgId: claims.orgId, issuerKeyId: claims.issuerKeyId, expiresAt: claims.expiresAt },
   };
 }

@@ -8,8 +8,10 @@
  *   big-endian byte length followed by UTF-8 bytes). The layout is exact: no trailing bytes.
  * - `mac` is HMAC-SHA256 (32 bytes) over a domain label, the raw payload bytes, and then every claim
  *   the verifier re-supplies from the URL (session id from the path; target from the route;
- *   extension, newline, event-time and events from the query), each length-prefixed, so the
- *   encoding is unambiguous and any changed parameter invalidates the token.
+ *   extension, newline, event-time and events from the query; the time window, when the link has
+ *   one), each length-prefixed, so the encoding is unambiguous and any changed parameter
+ *   invalidates the token. A link without a window signs exactly what it signed before windows
+ *   existed, so links issued by an older version keep working.
  *
  * Nothing is stored: a token works across restarts and replicas and may be used repeatedly until
  * it expires. Verification accepts a list of secrets (current first, then older ones still
@@ -21,9 +23,10 @@
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 
-export type DownloadTarget = 'EVENT_STREAM' | 'SCRIPT';
+/** What a link opens: the rendered events, the script, or the viewer page (§14). */
+export type DownloadTarget = 'EVENT_STREAM' | 'SCRIPT' | 'VIEW';
 
-export const DOWNLOAD_TARGETS: readonly DownloadTarget[] = ['EVENT_STREAM', 'SCRIPT'];
+export const DOWNLOAD_TARGETS: readonly DownloadTarget[] = ['EVENT_STREAM', 'SCRIPT', 'VIEW'];
 
 export interface DownloadClaims {
   sessionId: string;
@@ -35,6 +38,8 @@ export interface DownloadClaims {
   eventTime: boolean;
   /** The `events` query value as put in the URL, e.g. `"o,e"`. */
   events: string;
+  /** The time window as put in the URL (`from` and `to`, service.ts windowClaim); '' for none. */
+  window?: string;
   /** Unix milliseconds; the token is expired when `now >= expiresAt`. */
   expiresAt: number;
 }
@@ -65,7 +70,7 @@ export function isValidExtension(s: unknown): s is string {
 }
 
 export function isDownloadTarget(s: unknown): s is DownloadTarget {
-  return s === 'EVENT_STREAM' || s === 'SCRIPT';
+  return (DOWNLOAD_TARGETS as readonly unknown[]).includes(s);
 }
 
 /** A string that UTF-8 encodes without loss (no lone surrogates, which would all become U+FFFD). */
@@ -138,6 +143,7 @@ function macInput(payload: Buffer, supplied: SuppliedDownloadClaims): Buffer {
     lengthPrefixed(supplied.extension, 4),
     Buffer.from([supplied.newline ? 1 : 0, supplied.eventTime ? 1 : 0]),
     lengthPrefixed(supplied.events, 4),
+    ...(supplied.window ? [lengthPrefixed(supplied.window, 4)] : []),
   ]);
 }
 
@@ -158,7 +164,8 @@ function suppliedIsWellTyped(s: SuppliedDownloadClaims): boolean {
     isValidExtension(s.extension) &&
     typeof s.newline === 'boolean' &&
     typeof s.eventTime === 'boolean' &&
-    isWellFormedString(s.events)
+    isWellFormedString(s.events) &&
+    (s.window === undefined || isWellFormedString(s.window))
   );
 }
 
@@ -235,6 +242,7 @@ export function verifyDownloadToken(
         newline: supplied.newline,
         eventTime: supplied.eventTime,
         events: supplied.events,
+        window: supplied.window ?? '',
         expiresAt: payload.expiresAt,
       },
     };

@@ -1,7 +1,10 @@
 import { issueDownloadLink } from '../downloads/service.ts';
+import { badInput } from '../errors.ts';
 import { requireViewer } from '../sessions/access.ts';
 import { DEFAULT_EVENT_TYPES } from '../sessions/event.ts';
+import { checkWindow } from '../sessions/time-window.ts';
 import { builder } from './builder.ts';
+import { windowArgs } from './session.ts';
 import { EventTypeEnum } from './enums.ts';
 
 const DownloadTargetEnum = builder.enumType('DownloadTarget', {
@@ -22,7 +25,8 @@ builder.mutationField('downloadLink', (t) =>
     type: DownloadLinkRef,
     description:
       'Issues a download link for a session (its owner, admins and auditors). The extension picks the format: ' +
-      '…csv → CSV, …json → JSON, anything else → raw bytes.',
+      '…csv → CSV, …json → JSON, …cast → asciicast v2, anything else → raw bytes. `from` and `to` bind a time window ' +
+      'into the link (EVENT_STREAM only).',
     args: {
       sessionId: t.arg.id({ required: true }),
       extension: t.arg.string({ required: true, description: '1–16 ASCII letters or digits.' }),
@@ -30,6 +34,7 @@ builder.mutationField('downloadLink', (t) =>
       eventTime: t.arg.boolean({ defaultValue: false }),
       events: t.arg({ type: [EventTypeEnum], defaultValue: [...DEFAULT_EVENT_TYPES] }),
       target: t.arg({ type: DownloadTargetEnum, defaultValue: 'EVENT_STREAM' }),
+      ...windowArgs,
     },
     resolve: (_root, args, ctx) =>
       issueDownloadLink(
@@ -41,6 +46,7 @@ builder.mutationField('downloadLink', (t) =>
           eventTime: args.eventTime ?? false,
           events: args.events ?? DEFAULT_EVENT_TYPES,
           target: args.target ?? 'EVENT_STREAM',
+          window: checkWindow(args.from, args.to),
         },
         {
           publicUrl: ctx.config.publicUrl,
@@ -49,5 +55,34 @@ builder.mutationField('downloadLink', (t) =>
           now: ctx.now(),
         },
       ),
+  }),
+);
+
+builder.mutationField('viewLink', (t) =>
+  t.field({
+    type: DownloadLinkRef,
+    description:
+      "Issues a link to the session's viewer page (its owner, admins and auditors): its attributes and its recording, " +
+      'played in the browser (terminal sessions) or as the list of queries beside their output (Postgres sessions). ' +
+      'The page needs no API key and expires with the link. `at` opens the recording at that time (seconds since ' +
+      'startDate, e.g. a SearchHit.time), as the URL fragment `#t=`.',
+    args: {
+      sessionId: t.arg.id({ required: true }),
+      at: t.arg.float({ required: false }),
+    },
+    resolve: async (_root, args, ctx) => {
+      if (args.at != null && (!Number.isFinite(args.at) || args.at < 0)) throw badInput('at must be a finite number of seconds ≥ 0', { field: 'at' });
+      const link = await issueDownloadLink(
+        requireViewer(ctx.viewer),
+        { sessionId: String(args.sessionId), extension: 'html', newline: false, eventTime: false, events: [], target: 'VIEW' },
+        {
+          publicUrl: ctx.config.publicUrl,
+          ttlSeconds: ctx.config.downloadTtlSeconds,
+          secret: ctx.downloadSecrets[0]!,
+          now: ctx.now(),
+        },
+      );
+      return args.at != null ? { ...link, downloadUrl: `${link.downloadUrl}#t=${args.at}` } : link;
+    },
   }),
 );

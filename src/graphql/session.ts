@@ -3,6 +3,7 @@ import { readStored, StoredAIAnalysis, StoredGuardrails } from '../sessions/stor
 import { builder } from './builder.ts';
 import { AIAnalysisRef, GuardrailsInfoRef, SessionMetricsRef, SessionScriptRef, sessionMetrics } from './session-attributes.ts';
 import { renderSessionStream, sessionEventSize } from '../sessions/inline-stream.ts';
+import { checkWindow } from '../sessions/time-window.ts';
 import { checkPageSize, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from './pagination.ts';
 import { EventTypeEnum, IdentityTypeEnum, SessionStatusEnum, SessionVerbEnum } from './enums.ts';
 
@@ -12,6 +13,18 @@ export const EventStreamFormatEnum = builder.enumType('EventStreamFormat', {
     'RAW_QUERIES: the SQL a Postgres client sent.',
   values: ['RAW', 'UTF8', 'BASE64', 'RAW_QUERIES'] as const,
 });
+
+/** `from` and `to` (spec §14): a time window of the stream. */
+export const windowArgs = builder.args((t) => ({
+  from: t.float({
+    required: false,
+    description: 'Only events at or after this time (seconds since startDate). A window is read from its first chunk, not from the start.',
+  }),
+  to: t.float({
+    required: false,
+    description: 'Only events before this time (seconds since startDate). RAW_QUERIES keeps the queries sent within the window.',
+  }),
+}));
 
 const STREAM_SELECT = {
   id: true,
@@ -91,6 +104,7 @@ export const SessionRef = builder.prismaObject('Session', {
       args: {
         format: t.arg({ type: EventStreamFormatEnum, defaultValue: 'RAW' }),
         events: t.arg({ type: [EventTypeEnum], required: false }),
+        ...windowArgs,
       },
       select: STREAM_SELECT,
       resolve: (s, args, ctx, info) => {
@@ -101,6 +115,7 @@ export const SessionRef = builder.prismaObject('Session', {
           s,
           plain ? null : args.format,
           plain ? null : args.events,
+          checkWindow(args.from, args.to),
         );
       },
     }),
@@ -119,6 +134,7 @@ export const SessionRef = builder.prismaObject('Session', {
           required: false,
           description: 'Default: all for RAW; OUTPUT and ERROR for UTF8 and BASE64. RAW_QUERIES always reads INPUT.',
         }),
+        ...windowArgs,
       },
       select: STREAM_SELECT,
       resolve: (s, args, ctx) =>
@@ -128,6 +144,7 @@ export const SessionRef = builder.prismaObject('Session', {
           args.format ?? 'RAW',
           args.events,
           ctx.config.maxInlineStreamBytes,
+          checkWindow(args.from, args.to),
         ),
     }),
     scriptSize: t.field({

@@ -4,20 +4,45 @@ import { EventClock, typeFilter, utf8Decoder, type TypeSelection } from './commo
 import { CsvWriter } from './csv.ts';
 import { writeJsonString } from './json.ts';
 
-type DownloadFormat = 'csv' | 'json' | 'raw';
+type DownloadFormat = 'csv' | 'json' | 'cast' | 'raw';
 
 const DOWNLOAD_CONTENT_TYPES: Readonly<Record<DownloadFormat, string>> = {
   csv: 'text/csv; charset=utf-8',
   json: 'application/json; charset=utf-8',
+  cast: 'application/x-asciicast',
   raw: 'application/octet-stream',
 };
 
-/** §6: the extension's ending (any letter case) picks the format. */
-function downloadFormatFor(extension: string): DownloadFormat {
+/** §6 and §14: the extension's ending (any letter case) picks the format. */
+export function downloadFormatFor(extension: string): DownloadFormat {
   const ext = extension.toLowerCase();
   if (ext.endsWith('csv')) return 'csv';
   if (ext.endsWith('json')) return 'json';
+  if (ext.endsWith('cast')) return 'cast';
   return 'raw';
+}
+
+/** The header of an asciicast v2 file (§14). */
+export interface CastHeader {
+  width: number;
+  height: number;
+  /** startDate as whole Unix seconds. */
+  timestamp: number;
+  title: string;
+}
+
+const isPositiveInteger = (n: unknown): n is number => typeof n === 'number' && Number.isSafeInteger(n) && n > 0;
+
+/** §14: the terminal's size from `metadata.terminal.cols` and `.rows` when both are positive integers, else 80×24. */
+export function castHeader(session: { roleName: string; startDate: Date; metadata: unknown }): CastHeader {
+  const terminal = (session.metadata as { terminal?: { cols?: unknown; rows?: unknown } } | null)?.terminal;
+  const sized = isPositiveInteger(terminal?.cols) && isPositiveInteger(terminal?.rows);
+  return {
+    width: sized ? (terminal!.cols as number) : 80,
+    height: sized ? (terminal!.rows as number) : 24,
+    timestamp: Math.floor(session.startDate.getTime() / 1000),
+    title: session.roleName,
+  };
 }
 
 export interface FileOptions {
@@ -29,6 +54,8 @@ export interface FileOptions {
   eventTime?: boolean;
   /** CSV only: fields longer than this are streamed (see CsvWriter). */
   maxCsvFieldBytes?: number;
+  /** Asciicast only: its header (default: 80×24, the start date, no title). */
+  castHeader?: CastHeader;
 }
 
 /**
@@ -126,6 +153,47 @@ export async function* renderJsonFile(
   yield* sink.finish();
 }
 
+const CAST_CODE = { i: utf8(', "i", '), o: utf8(', "o", ') };
+
+/**
+ * Asciicast v2 (§14): a header line, then `[time, code, text]` per selected event, `o` and `e`
+ * events as "o", `i` as "i". Each code's payloads are decoded as one stream, so a character split
+ * across two events of a code is completed into the later one; bytes still incomplete at the end are
+ * dropped. Written with the separators asciinema itself writes (`, ` and `: `).
+ */
+export async function* renderCastFile(
+  events: EventBatches,
+  startDate: Date,
+  options: FileOptions = {},
+): AsyncGenerator<Uint8Array> {
+  const types = typeFilter(options.types ?? DEFAULT_EVENT_TYPES);
+  const header = options.castHeader ?? castHeader({ roleName: '', startDate, metadata: null });
+  const sink = new ChunkSink();
+  sink.writeString(
+    `{"version": 2, "width": ${header.width}, "height": ${header.height}, "timestamp": ${header.timestamp}, ` +
+      `"title": ${JSON.stringify(header.title)}}\n`,
+  );
+  if (!types.none) {
+    const decoders = { i: utf8Decoder(), o: utf8Decoder() };
+    for await (const batch of events) {
+      for (const e of batch) {
+        if (!types[e.type]) continue;
+        const code = e.type === 'i' ? 'i' : 'o';
+        sink.writeByte(0x5b); // [
+        sink.writeAscii(JSON.stringify(e.time));
+        sink.write(CAST_CODE[code]);
+        sink.writeString(JSON.stringify(decoders[code].decode(e.data, { stream: true })));
+        sink.writeAscii(']\n');
+        if (sink.pending >= DRAIN_CHUNKS) yield* sink.drain();
+      }
+      yield* sink.drain();
+    }
+  }
+  yield* sink.finish();
+}
+
+const RENDERERS = { csv: renderCsvFile, json: renderJsonFile, cast: renderCastFile, raw: renderRawFile } as const;
+
 /** The file for a download link's extension, with its content type. */
 export function renderDownload(
   extension: string,
@@ -134,6 +202,5 @@ export function renderDownload(
   options: FileOptions = {},
 ): { contentType: string; body: AsyncGenerator<Uint8Array> } {
   const format = downloadFormatFor(extension);
-  const render = format === 'csv' ? renderCsvFile : format === 'json' ? renderJsonFile : renderRawFile;
-  return { contentType: DOWNLOAD_CONTENT_TYPES[format], body: render(events, startDate, options) };
+  return { contentType: DOWNLOAD_CONTENT_TYPES[format], body: RENDERERS[format](events, startDate, options) };
 }

@@ -19,8 +19,11 @@ export interface ChunkRow {
 /** The statements an append runs inside one transaction. */
 export interface ChunkTx {
   query<T>(sql: string, params?: unknown[]): Promise<T[]>;
-  /** Inserts consecutive chunks of a session; `firstEvent` is the index of the first one's first event. */
-  insertChunks(sessionId: string, chunks: readonly EncodedChunk[], firstEvent: number): Promise<void>;
+  /**
+   * Inserts consecutive chunks of a session; `firstEvent` is the index of the first one's first
+   * event, `untilTimes` each one's until_time (event-times.ts).
+   */
+  insertChunks(sessionId: string, chunks: readonly EncodedChunk[], firstEvent: number, untilTimes: readonly (number | null)[]): Promise<void>;
 }
 
 /** The first event index of each of consecutive chunks, the first starting at `firstEvent`. */
@@ -45,14 +48,15 @@ function uuidBytes(uuid: string): Buffer {
 }
 
 /** Rows of session_event_chunks in PostgreSQL's binary COPY format. */
-function copyRows(sessionId: string, chunks: readonly EncodedChunk[], firstEvent: number): Blob {
+function copyRows(sessionId: string, chunks: readonly EncodedChunk[], firstEvent: number, untilTimes: readonly (number | null)[]): Blob {
   const id = uuidBytes(sessionId);
   const parts: Uint8Array<ArrayBuffer>[] = [COPY_SIGNATURE, Buffer.alloc(8)];
   const firsts = firstEvents(chunks, firstEvent);
   chunks.forEach((c, k) => {
     const digest = Buffer.from(c.digest, 'utf8');
-    const head = Buffer.alloc(2 + (4 + 16) + 2 * (4 + 4) + (4 + digest.length) + 2 * (4 + 4) + (4 + 8) + 4);
-    let at = head.writeInt16BE(8, 0);
+    const until = untilTimes[k] ?? null;
+    const head = Buffer.alloc(2 + (4 + 16) + 2 * (4 + 4) + (4 + digest.length) + 2 * (4 + 4) + (4 + 8) + (4 + (until === null ? 0 : 8)) + 4);
+    let at = head.writeInt16BE(9, 0);
     at = head.writeInt32BE(16, at);
     at += id.copy(head, at);
     for (const n of [c.sequence, c.part]) {
@@ -67,6 +71,12 @@ function copyRows(sessionId: string, chunks: readonly EncodedChunk[], firstEvent
     }
     at = head.writeInt32BE(8, at);
     at = head.writeBigInt64BE(BigInt(firsts[k]!), at);
+    if (until === null) {
+      at = head.writeInt32BE(-1, at);
+    } else {
+      at = head.writeInt32BE(8, at);
+      at = head.writeDoubleBE(until, at);
+    }
     head.writeInt32BE(c.data.length, at);
     parts.push(head, c.data);
   });
@@ -115,12 +125,12 @@ function pgliteTx(tx: Transaction): ChunkTx {
     async query<T>(sql: string, params?: unknown[]) {
       return (await tx.query<T>(sql, params)).rows;
     },
-    async insertChunks(sessionId, chunks, firstEvent) {
+    async insertChunks(sessionId, chunks, firstEvent, untilTimes) {
       await tx.query(
-        `COPY session_event_chunks (session_id, sequence, part, digest, event_count, payload_bytes, first_event, data)
+        `COPY session_event_chunks (session_id, sequence, part, digest, event_count, payload_bytes, first_event, until_time, data)
          FROM '/dev/blob' WITH (FORMAT binary)`,
         [],
-        { blob: copyRows(sessionId, chunks, firstEvent) },
+        { blob: copyRows(sessionId, chunks, firstEvent, untilTimes) },
       );
     },
   };
@@ -139,13 +149,16 @@ export async function withChunkTx<T>(fn: (tx: ChunkTx) => Promise<T>): Promise<T
       async query<T>(sql: string, params?: unknown[]) {
         return (await client.query(sql, params)).rows as T[];
       },
-      async insertChunks(sessionId, chunks, firstEvent) {
+      async insertChunks(sessionId, chunks, firstEvent, untilTimes) {
         const firsts = firstEvents(chunks, firstEvent);
-        const values = chunks.map((_, i) => `($1, ${[2, 3, 4, 5, 6, 7, 8].map((k) => `$${i * 7 + k}`).join(', ')})`);
+        const values = chunks.map((_, i) => `($1, ${[2, 3, 4, 5, 6, 7, 8, 9].map((k) => `$${i * 8 + k}`).join(', ')})`);
         await client.query(
-          `INSERT INTO session_event_chunks (session_id, sequence, part, digest, event_count, payload_bytes, first_event, data)
+          `INSERT INTO session_event_chunks (session_id, sequence, part, digest, event_count, payload_bytes, first_event, until_time, data)
            VALUES ${values.join(', ')}`,
-          [sessionId, ...chunks.flatMap((c, k) => [c.sequence, c.part, c.digest, c.eventCount, c.payloadBytes, firsts[k], bytea(c.data)])],
+          [
+            sessionId,
+            ...chunks.flatMap((c, k) => [c.sequence, c.part, c.digest, c.eventCount, c.payloadBytes, firsts[k], untilTimes[k] ?? null, bytea(c.data)]),
+          ],
         );
       },
     });
@@ -157,6 +170,36 @@ export async function withChunkTx<T>(fn: (tx: ChunkTx) => Promise<T>): Promise<T
   } finally {
     client.release();
   }
+}
+
+/** The rows of one statement on the process's database. */
+export async function queryRows<T>(sql: string, params: unknown[] = []): Promise<T[]> {
+  const db = database();
+  if (db.pglite) return (await db.pglite.query<T>(sql, params)).rows;
+  return (await db.pool!.query(sql, params)).rows as T[];
+}
+
+/**
+ * Where a reading of the events at or after `from` seconds starts (spec §14 windows), found through
+ * the (session_id, until_time, sequence, part) index without reading any chunk: the first chunk
+ * whose until_time reaches `from` (until_time never decreases from chunk to chunk, so every chunk
+ * before it holds only earlier events), or the first chunk stored before until_time existed, which
+ * is read like any other (its times are unknown here). `after` is the key to read after, undefined
+ * to read from the first chunk; `empty` when no chunk can hold such an event.
+ */
+export async function windowStart(sessionId: string, from: number): Promise<{ after?: ChunkKey; empty: boolean }> {
+  const rows = await queryRows<{ sequence: number; part: number }>(
+    `(SELECT sequence, part FROM session_event_chunks WHERE session_id = $1::uuid AND until_time IS NULL
+      ORDER BY sequence, part LIMIT 1)
+     UNION ALL
+     (SELECT sequence, part FROM session_event_chunks WHERE session_id = $1::uuid AND until_time >= $2
+      ORDER BY until_time, sequence, part LIMIT 1)`,
+    [sessionId, from],
+  );
+  if (rows.length === 0) return { empty: true };
+  const first = rows.reduce((a, b) => (b.sequence < a.sequence || (b.sequence === a.sequence && b.part < a.part) ? b : a));
+  // The key just before the first chunk: (sequence, part − 1) sorts after every chunk before it.
+  return { after: { sequence: first.sequence, part: first.part - 1 }, empty: false };
 }
 
 /**

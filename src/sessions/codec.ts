@@ -24,6 +24,11 @@ export interface EncodedChunk {
   digest: string;
   eventCount: number;
   payloadBytes: number;
+  /** Time of the first event and the latest time (null when the chunk holds no event). */
+  firstTime: number | null;
+  maxTime: number | null;
+  /** Whether each event's time is ≥ the one before it. */
+  ordered: boolean;
   data: Uint8Array<ArrayBuffer>;
 }
 
@@ -40,7 +45,7 @@ export function encodeAppend(sequence: number, events: readonly SessionEvent[], 
   return parts.map((p, part) => ({ sequence, part, digest, ...p }));
 }
 
-type EncodedPart = Pick<EncodedChunk, 'data' | 'eventCount' | 'payloadBytes'>;
+type EncodedPart = Omit<EncodedChunk, 'sequence' | 'part' | 'digest'>;
 
 function encodeParts(events: readonly SessionEvent[], maxPartBytes: number): EncodedPart[] {
   const parts: EncodedPart[] = [];
@@ -59,15 +64,20 @@ function encodeParts(events: readonly SessionEvent[], maxPartBytes: number): Enc
     const data = new Uint8Array(size);
     const view = new DataView(data.buffer);
     let at = 0;
+    let maxTime: number | null = null;
+    let ordered = true;
     for (let k = start; k < end; k++) {
       const ev = events[k]!;
+      if (maxTime !== null && ev.time < maxTime) ordered = false;
+      if (maxTime === null || ev.time > maxTime) maxTime = ev.time;
       view.setFloat64(at, ev.time);
       data[at + 8] = TYPE_BYTE[ev.type];
       view.setUint32(at + 9, ev.data.length);
       data.set(ev.data, at + HEADER);
       at += HEADER + ev.data.length;
     }
-    parts.push({ data, eventCount: end - start, payloadBytes: payload });
+    const firstTime = end > start ? events[start]!.time : null;
+    parts.push({ data, eventCount: end - start, payloadBytes: payload, firstTime, maxTime, ordered });
     start = end;
   }
   return parts;

@@ -3,6 +3,7 @@ import type { Database } from '../db/index.ts';
 import { bytea, firstEvents } from './chunk-storage.ts';
 import { notifyEvents } from './changes.ts';
 import type { EncodedChunk } from './codec.ts';
+import { appendTimes, firstTime, NO_EVENTS } from './event-times.ts';
 
 /*
  * Group commit for appends.
@@ -173,12 +174,16 @@ class GroupCommit {
 async function storeBatch(store: BatchStore, batch: readonly PendingAppend[]): Promise<Map<string, AppendedTotals>> {
   const values: unknown[] = [];
   const param = (value: unknown, type: string) => `$${values.push(value)}::${type}`;
-  const appends = batch.map(
-    (a) =>
+  const appends = batch.map((a) => {
+    // The append's own times; the session's are combined with them below (event-times.ts).
+    const { after } = appendTimes(NO_EVENTS, a.chunks);
+    return (
       `(${param(a.sessionId, 'uuid')}, ${param(a.orgId, 'uuid')}, ${param(a.chunks[0]!.sequence, 'int')}, ` +
       `${param(a.counts.events, 'bigint')}, ${param(a.counts.inputBytes, 'bigint')}, ` +
-      `${param(a.counts.outputBytes, 'bigint')}, ${param(a.counts.errorBytes, 'bigint')})`,
-  );
+      `${param(a.counts.outputBytes, 'bigint')}, ${param(a.counts.errorBytes, 'bigint')}, ` +
+      `${param(firstTime(a.chunks), 'float8')}, ${param(after.until, 'float8')}, ${param(after.ordered, 'bool')})`
+    );
+  });
   // A chunk's first event is the session's event count before the append, plus the events of the
   // append's parts before it.
   const chunks = batch.flatMap((a) => {
@@ -190,19 +195,24 @@ async function storeBatch(store: BatchStore, batch: readonly PendingAppend[]): P
     );
   });
   const rows = await store.query<{ id: string; event_count: string; total: string }>(
-    `WITH batch (id, org_id, sequence, events, input_bytes, output_bytes, error_bytes) AS (
+    `WITH batch (id, org_id, sequence, events, input_bytes, output_bytes, error_bytes, first_time, max_time, ordered) AS (
        VALUES ${appends.join(', ')}
      ), next AS (
        UPDATE sessions s SET next_sequence = s.next_sequence + 1, event_count = s.event_count + b.events,
               input_bytes = s.input_bytes + b.input_bytes, output_bytes = s.output_bytes + b.output_bytes,
-              error_bytes = s.error_bytes + b.error_bytes
+              error_bytes = s.error_bytes + b.error_bytes,
+              until_time = GREATEST(s.until_time, b.max_time),
+              time_ordered = s.time_ordered AND b.ordered AND (b.first_time IS NULL OR s.until_time IS NULL OR b.first_time >= s.until_time)
        FROM batch b
        WHERE s.id = b.id AND s.org_id = b.org_id AND s.next_sequence = b.sequence AND s.status <> 'DONE'
        RETURNING s.id, s.event_count, s.input_bytes + s.output_bytes + s.error_bytes AS total,
-                 s.event_count - b.events AS first_event
+                 s.event_count - b.events AS first_event, COALESCE(s.until_time, 0) AS until_time
      ), chunks AS (
-       INSERT INTO session_event_chunks (session_id, sequence, part, digest, event_count, payload_bytes, first_event, data)
-       SELECT c.session_id, c.sequence, c.part, c.digest, c.event_count, c.payload_bytes, next.first_event + c.event_offset, c.data
+       -- Every part of an append gets the session's latest time after the whole append: still never
+       -- decreasing from chunk to chunk, and known here without the session's time before it.
+       INSERT INTO session_event_chunks (session_id, sequence, part, digest, event_count, payload_bytes, first_event, until_time, data)
+       SELECT c.session_id, c.sequence, c.part, c.digest, c.event_count, c.payload_bytes, next.first_event + c.event_offset,
+              next.until_time, c.data
        FROM (VALUES ${chunks.join(', ')}) AS c (session_id, sequence, part, digest, event_count, payload_bytes, event_offset, data)
        JOIN next ON next.id = c.session_id
      )

@@ -9,6 +9,7 @@ import { isUuid } from '../uuid.ts';
 import { assertMayIngest } from './access.ts';
 import { withChunkTx } from './chunk-storage.ts';
 import { encodeAppend } from './codec.ts';
+import { appendTimes } from './event-times.ts';
 import { appendIfNext } from './group-commit.ts';
 import { notifyEvents } from './changes.ts';
 import type { EventType, SessionEvent } from './event.ts';
@@ -288,6 +289,8 @@ interface LockedSession {
   status: SessionStatus;
   next_sequence: number;
   event_count: string;
+  until_time: number | null;
+  time_ordered: boolean;
   total: string;
 }
 
@@ -318,7 +321,7 @@ export async function appendSessionEvents(
   return withChunkTx(async (tx) => {
     // Row lock: appends to one session are serialised, so sequences and totals stay consistent.
     const [session] = await tx.query<LockedSession>(
-      `SELECT status::text AS status, next_sequence, event_count::text AS event_count,
+      `SELECT status::text AS status, next_sequence, event_count::text AS event_count, until_time, time_ordered,
               (input_bytes + output_bytes + error_bytes)::text AS total
        FROM sessions WHERE id = $1::uuid AND org_id = $2::uuid FOR UPDATE`,
       [sessionId, viewer.orgId],
@@ -341,14 +344,16 @@ export async function appendSessionEvents(
         expected: session.next_sequence,
       });
     }
-    await tx.insertChunks(sessionId, chunks, Number(session.event_count));
+    const times = appendTimes({ until: session.until_time, ordered: session.time_ordered }, chunks);
+    await tx.insertChunks(sessionId, chunks, Number(session.event_count), times.untilTimes);
     const [updated] = await tx.query<{ event_count: string; total: string }>(
       `UPDATE sessions SET next_sequence = next_sequence + 1, event_count = event_count + $2,
-              input_bytes = input_bytes + $3, output_bytes = output_bytes + $4, error_bytes = error_bytes + $5
+              input_bytes = input_bytes + $3, output_bytes = output_bytes + $4, error_bytes = error_bytes + $5,
+              until_time = $6, time_ordered = $7
        WHERE id = $1::uuid
        RETURNING event_count::text AS event_count, (input_bytes + output_bytes + error_bytes)::text AS total,
                  ${notifyEvents('id', 'event_count')}`,
-      [sessionId, counts.events, counts.inputBytes, counts.outputBytes, counts.errorBytes],
+      [sessionId, counts.events, counts.inputBytes, counts.outputBytes, counts.errorBytes, times.after.until, times.after.ordered],
     );
     return { sequence, eventCount: Number(updated!.event_count), eventSize: Number(updated!.total) };
   });

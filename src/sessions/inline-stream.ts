@@ -3,10 +3,11 @@ import { rawQueriesNeedPostgres } from '../errors.ts';
 import type { SessionVerb } from '../generated/prisma/enums.ts';
 import { queriesFromEvents, type QueryMode } from '../pgwire/index.ts';
 import { base64Length } from '../render/common.ts';
-import { computeEventSize, computeRawQueriesSize, defaultInlineTypes, renderInline, renderRawQueries } from '../render/inline.ts';
+import { computeEventSize, computeRawQueriesSize, defaultInlineTypes, renderInline, renderRawQueries, type QueryRecord } from '../render/inline.ts';
 import { assertMayReadStream } from './access.ts';
 import { EVENT_TYPES, type EventType } from './event.ts';
 import { readEvents } from './read-events.ts';
+import { inTimeWindow, isEmptyWindow, type TimeWindow } from './time-window.ts';
 
 /*
  * The inline renderings of a session's stream (spec §4): who may read them, which events they
@@ -38,6 +39,20 @@ export function queryModeFor(session: Pick<StreamSession, 'type' | 'connectionSu
   return session.verb === 'CONNECT' ? 'wire' : 'script';
 }
 
+/**
+ * The queries of a Postgres session within a window (§14): a CONNECT stream is parsed from its start
+ * (a message may span events), an EXEC one is read from the window's first event.
+ */
+export async function* sessionQueries(session: StreamSession, window?: TimeWindow): AsyncGenerator<QueryRecord> {
+  const mode = queryModeFor(session);
+  const queries = queriesFromEvents(readEvents(session.id, INPUT, mode === 'script' ? window : undefined), mode);
+  for await (const q of queries) {
+    if (inTimeWindow(window, q.time)) yield q;
+  }
+}
+
+const INPUT: ReadonlySet<EventType> = new Set(['i']);
+
 function selection(format: Exclude<StreamFormat, 'RAW_QUERIES'>, events: readonly EventType[] | null | undefined) {
   return new Set(events ?? defaultInlineTypes(format));
 }
@@ -48,15 +63,16 @@ export async function renderSessionStream(
   format: StreamFormat,
   events: readonly EventType[] | null | undefined,
   maxBytes: number,
+  window?: TimeWindow,
 ): Promise<unknown[]> {
   assertMayReadStream(viewer, session);
   if (format === 'RAW_QUERIES') {
-    const mode = queryModeFor(session);
-    return renderRawQueries(queriesFromEvents(readEvents(session.id, new Set(['i'])), mode), { maxBytes });
+    queryModeFor(session);
+    return isEmptyWindow(window) ? [] : renderRawQueries(sessionQueries(session, window), { maxBytes });
   }
   const types = selection(format, events);
-  if (types.size === 0) return format === 'RAW' ? [] : [''];
-  return renderInline(format, readEvents(session.id, types), { types, maxBytes });
+  if (types.size === 0 || isEmptyWindow(window)) return format === 'RAW' ? [] : [''];
+  return renderInline(format, readEvents(session.id, types, window), { types, maxBytes });
 }
 
 /** Payload bytes of the selected types, from the totals kept at append time. */
@@ -77,14 +93,19 @@ export async function sessionEventSize(
   session: StreamSession,
   format: StreamFormat | null | undefined,
   events: readonly EventType[] | null | undefined,
+  window?: TimeWindow,
 ): Promise<number> {
-  if (format == null && events == null) return storedBytes(session, new Set(EVENT_TYPES));
+  if (format == null && events == null && !window) return storedBytes(session, new Set(EVENT_TYPES));
   assertMayReadStream(viewer, session);
   const fmt = format ?? 'RAW';
   if (fmt === 'RAW_QUERIES') {
-    return computeRawQueriesSize(queriesFromEvents(readEvents(session.id, new Set(['i'])), queryModeFor(session)));
+    queryModeFor(session);
+    return isEmptyWindow(window) ? 0 : computeRawQueriesSize(sessionQueries(session, window));
   }
   const types = selection(fmt, events);
+  if (isEmptyWindow(window)) return 0;
+  // Within a window the stored totals do not apply: the window's events are read.
+  if (window) return types.size === 0 ? 0 : computeEventSize(fmt, readEvents(session.id, types, window), types);
   switch (fmt) {
     case 'RAW':
       return storedBytes(session, types);

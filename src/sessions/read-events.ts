@@ -1,6 +1,7 @@
-import { readChunkPage, type ChunkRow, type PageBuffer, type PageLimit } from './chunk-storage.ts';
+import { queryRows, readChunkPage, windowStart, type ChunkKey, type ChunkRow, type PageBuffer, type PageLimit } from './chunk-storage.ts';
 import { decodeEvents } from './codec.ts';
 import type { EventType, SessionEvent } from './event.ts';
+import type { TimeWindow } from './time-window.ts';
 
 /**
  * Chunk data fetched per round trip while reading: with the page read ahead, read memory stays under
@@ -34,6 +35,33 @@ export interface ReadOptions {
   reusePages?: boolean;
   /** Bytes per page (PAGE_BYTES by default; tests read in smaller pages). */
   pageBytes?: number;
+  /** Only the events with from ≤ time < to (spec §14), read without the chunks before `from`. */
+  window?: TimeWindow;
+}
+
+/** Where a windowed read starts and whether it may stop at the window's end. */
+async function planWindow(sessionId: string, window: TimeWindow): Promise<{ after?: ChunkKey; empty: boolean; ordered: boolean }> {
+  const start = window.from ? await windowStart(sessionId, window.from) : { empty: false };
+  let ordered = false;
+  if (!start.empty && window.to != null) {
+    const [row] = await queryRows<{ time_ordered: boolean }>('SELECT time_ordered FROM sessions WHERE id = $1::uuid', [sessionId]);
+    ordered = row?.time_ordered ?? false;
+  }
+  return { ...start, ordered };
+}
+
+/** The events of a batch within the window; `end.reached` once an event at or after `to` is seen in ordered times. */
+function* inWindow(batch: Iterable<SessionEvent>, from: number, to: number, ordered: boolean, end: { reached: boolean }) {
+  for (const e of batch) {
+    if (e.time >= to) {
+      if (ordered) {
+        end.reached = true;
+        return;
+      }
+    } else if (e.time >= from) {
+      yield e;
+    }
+  }
 }
 
 /**
@@ -54,8 +82,14 @@ export async function* readEventBatches(
   let pages = 0;
   const pageBytes = options.pageBytes ?? PAGE_BYTES;
   let limit: PageLimit = { chunks: FIRST_PAGE_CHUNKS, bytes: pageBytes };
-  const read = (after?: ChunkRow) => readChunkPage(sessionId, after, limit, buffers?.[pages++ % 2]);
-  let next: Promise<ChunkRow[]> | undefined = read();
+  const read = (after?: ChunkKey) => readChunkPage(sessionId, after, limit, buffers?.[pages++ % 2]);
+  const window = options.window;
+  const plan = window ? await planWindow(sessionId, window) : { empty: false, ordered: false };
+  if (plan.empty) return;
+  const from = window?.from ?? 0;
+  const to = window?.to ?? Infinity;
+  const end = { reached: false };
+  let next: Promise<ChunkRow[]> | undefined = read(plan.after);
   try {
     while (next) {
       const rows = await next;
@@ -66,7 +100,10 @@ export async function* readEventBatches(
         limit = nextPageLimit(rows.length, bytes, pageBytes);
         next = read(rows.at(-1));
       }
-      for (const row of rows) yield decodeEvents(row.data, types);
+      for (const row of rows) {
+        yield window ? inWindow(decodeEvents(row.data, types), from, to, plan.ordered, end) : decodeEvents(row.data, types);
+        if (end.reached) return;
+      }
     }
   } finally {
     // A reader that stops early leaves the page read ahead to finish unobserved.
@@ -75,6 +112,6 @@ export async function* readEventBatches(
 }
 
 /** readEventBatches, an event at a time. */
-export async function* readEvents(sessionId: string, types?: ReadonlySet<EventType>): AsyncGenerator<SessionEvent> {
-  for await (const batch of readEventBatches(sessionId, types)) yield* batch;
+export async function* readEvents(sessionId: string, types?: ReadonlySet<EventType>, window?: TimeWindow): AsyncGenerator<SessionEvent> {
+  for await (const batch of readEventBatches(sessionId, types, { window })) yield* batch;
 }

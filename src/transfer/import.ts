@@ -6,6 +6,7 @@ import { prisma } from '../db/client.ts';
 import { badInput } from '../errors.ts';
 import { withChunkTx } from '../sessions/chunk-storage.ts';
 import type { EncodedChunk } from '../sessions/codec.ts';
+import { appendTimes, NO_EVENTS } from '../sessions/event-times.ts';
 import { isEventType } from '../sessions/event.ts';
 import { decodeStrictBase64 } from '../sessions/ingest.ts';
 import type { JsonObject } from '../sessions/stored-shapes.ts';
@@ -272,6 +273,8 @@ async function writeSession(s: ImportedSession, spool: EventSpool, orgId: string
         inputBytes: BigInt(spool.inputBytes),
         outputBytes: BigInt(spool.outputBytes),
         errorBytes: BigInt(spool.errorBytes),
+        untilTime: spool.times.until,
+        timeOrdered: spool.times.ordered,
       };
       // A concurrent import of the same id waits for the other transaction, then finds it.
       if ((await tx.query(...insertRow('sessions', session, 'ON CONFLICT (id) DO NOTHING RETURNING id'))).length === 0) {
@@ -287,8 +290,11 @@ async function writeSession(s: ImportedSession, spool: EventSpool, orgId: string
       let batch: EncodedChunk[] = [];
       let size = 0;
       let firstEvent = 0;
+      let times = NO_EVENTS;
       const insert = async () => {
-        await tx.insertChunks(s.id, batch, firstEvent);
+        const appended = appendTimes(times, batch);
+        await tx.insertChunks(s.id, batch, firstEvent, appended.untilTimes);
+        times = appended.after;
         for (const chunk of batch) firstEvent += chunk.eventCount;
         batch = [];
         size = 0;

@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { type EncodedChunk, encodeAppend, encodedSize, MAX_PART_BYTES } from '../sessions/codec.ts';
 import type { SessionEvent } from '../sessions/event.ts';
+import { appendTimes, NO_EVENTS, type EventTimes } from '../sessions/event-times.ts';
 
 interface ChunkMeta extends Omit<EncodedChunk, 'data'> {
   offset: number;
@@ -26,6 +27,8 @@ export class EventSpool {
   sequences = 0;
   /** Encoded bytes of all chunks. */
   storedBytes = 0;
+  /** The events' times, as the session row records them (event-times.ts). */
+  times: EventTimes = NO_EVENTS;
 
   private batch: SessionEvent[] = [];
   private batchBytes = 0;
@@ -89,6 +92,7 @@ export class EventSpool {
 
   private store(chunk: EncodedChunk): void {
     this.storedBytes += chunk.data.length;
+    this.times = appendTimes(this.times, [chunk]).after;
     if (!this.file && this.memoryUsed + chunk.data.length <= this.memoryBytes) {
       this.memory.push(chunk);
       this.memoryUsed += chunk.data.length;

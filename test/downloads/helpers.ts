@@ -36,9 +36,9 @@ export async function deleteSession(id: string): Promise<void> {
 
 const LINK = /* GraphQL */ `
   mutation Link($sessionId: ID!, $extension: String!, $newline: Boolean, $eventTime: Boolean, $events: [EventType!],
-                $target: DownloadTarget) {
+                $target: DownloadTarget, $from: Float, $to: Float) {
     downloadLink(sessionId: $sessionId, extension: $extension, newline: $newline, eventTime: $eventTime,
-                 events: $events, target: $target) { downloadUrl expireAt }
+                 events: $events, target: $target, from: $from, to: $to) { downloadUrl expireAt }
   }`;
 
 export interface LinkArgs {
@@ -47,6 +47,8 @@ export interface LinkArgs {
   eventTime?: boolean;
   events?: EventTypeName[] | null;
   target?: 'EVENT_STREAM' | 'SCRIPT';
+  from?: number;
+  to?: number;
 }
 
 export interface Link {
@@ -57,7 +59,7 @@ export interface Link {
 /** Variables of the mutation; arguments left undefined are omitted (their defaults apply). */
 export function linkVariables(sessionId: string, args: LinkArgs = {}): Record<string, unknown> {
   const vars: Record<string, unknown> = { sessionId, extension: args.extension ?? 'txt' };
-  for (const name of ['newline', 'eventTime', 'events', 'target'] as const) {
+  for (const name of ['newline', 'eventTime', 'events', 'target', 'from', 'to'] as const) {
     if (args[name] !== undefined) vars[name] = args[name];
   }
   return vars;

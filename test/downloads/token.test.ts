@@ -20,6 +20,7 @@ const claims: DownloadClaims = {
   newline: true,
   eventTime: false,
   events: 'o,e',
+  window: '',
   expiresAt: NOW + 5 * 60_000,
 };
 
@@ -31,6 +32,7 @@ function supplied(c: DownloadClaims = claims): SuppliedDownloadClaims {
     newline: c.newline,
     eventTime: c.eventTime,
     events: c.events,
+    window: c.window,
   };
 }
 
@@ -62,6 +64,17 @@ describe('download tokens', () => {
     expect(verifyDownloadToken(token, supplied(c), [SECRET], NOW)).toEqual({ ok: true, claims: c });
   });
 
+  it('binds a time window, and signs a link without one as it did before windows existed', () => {
+    const windowed: DownloadClaims = { ...claims, window: '1.5~3' };
+    const token = signDownloadToken(windowed, SECRET);
+    expect(verifyDownloadToken(token, supplied(windowed), [SECRET], NOW)).toEqual({ ok: true, claims: windowed });
+    for (const window of ['', '1.5~', '~3', '1.5~3.0', '1.50~3']) {
+      expect(verifyDownloadToken(token, { ...supplied(), window }, [SECRET], NOW)).toEqual(invalid);
+    }
+    const { window: _none, ...older } = claims;
+    expect(signDownloadToken(older, SECRET)).toBe(signDownloadToken(claims, SECRET));
+  });
+
   describe('tampering with a supplied parameter → invalid', () => {
     const token = signDownloadToken(claims, SECRET);
     const changes: Array<[string, Partial<SuppliedDownloadClaims>]> = [
@@ -75,6 +88,8 @@ describe('download tokens', () => {
       ['events', { events: 'i,o,e' }],
       ['events order', { events: 'e,o' }],
       ['events empty', { events: '' }],
+      ['target VIEW', { target: 'VIEW' }],
+      ['a window added', { window: '1.5~' }],
     ];
     it.each(changes)('%s', (_name, change) => {
       expect(verifyDownloadToken(token, { ...supplied(), ...change }, [SECRET], NOW)).toEqual(invalid);

@@ -120,6 +120,7 @@ export interface SessionSpec {
   userId?: string | null;
   script?: string;
   review?: unknown;
+  metadata?: unknown;
   /** The events, appended `perCall` at a time (default 1) unless `ingest` is given the calls. */
   events?: readonly EventSpec[];
   perCall?: number;
@@ -147,6 +148,7 @@ export async function ingest(
     ...(spec.userId !== null && { userId: spec.userId ?? 'alice' }),
     ...(spec.script !== undefined && { script: spec.script }),
     ...(spec.review !== undefined && { review: spec.review }),
+    ...(spec.metadata !== undefined && { metadata: spec.metadata }),
   };
   const { id } = ok(await app.gql<OpenResult>(OPEN, { input }, key)).openSession;
   let count = 0;
