@@ -123,7 +123,7 @@ describe('the viewer page', () => {
     await context.close();
   });
 
-  it('opens at a moment (#t=), rebuilding the screen from the output before it', async () => {
+  it('opens at a moment (#t=), loading only the segments around it', async () => {
     const { context, page, errors } = await openPage();
     const segments: string[] = [];
     page.on('request', (r) => {
@@ -166,6 +166,33 @@ describe('the viewer page', () => {
     await expect.poll(async () => (await screen(page)).join('\n'), { timeout: 20_000 }).toContain('line 30000 ');
     expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
     await page.screenshot({ path: path.join(SHOTS, 'reel-viewer-terminal-phone.png'), fullPage: true });
+    expect(errors).toEqual([]);
+    await context.close();
+  });
+
+  it("asciinema-player plays reel's asciicast download as it is", async () => {
+    const { context, page, errors, otherOrigins } = await openPage();
+    await page.goto(await viewUrl(terminalId));
+    const { downloadUrl } = ok(
+      await app.gql<{ downloadLink: { downloadUrl: string } }>(
+        `mutation ($id: ID!) { downloadLink(sessionId: $id, extension: "cast", from: 29) { downloadUrl } }`,
+        { id: terminalId },
+        key,
+      ),
+    ).downloadLink;
+    const cast = new URL(downloadUrl);
+    // A second player on the page, given the file's URL (same origin) as a plain asciicast source.
+    await page.evaluate(async (src) => {
+      const element = document.createElement('div');
+      element.id = 'cast-player';
+      document.body.append(element);
+      const player = (window as unknown as { AsciinemaPlayer: { create(src: string, el: HTMLElement, opts: object): { seek(at: string): Promise<unknown> } } }).AsciinemaPlayer.create(src, element, { fit: false });
+      await player.seek('100%');
+    }, `${cast.pathname}${cast.search}`);
+    const castScreen = () => page.$$eval('#cast-player .ap-line', (rows) => rows.map((r) => (r.textContent ?? '').trimEnd()).join('\n'));
+    await expect.poll(castScreen, { timeout: 20_000 }).toContain('the recording ends here ✓');
+    expect(await castScreen()).toContain('line 30000 ');
+    expect(otherOrigins).toEqual([]);
     expect(errors).toEqual([]);
     await context.close();
   });
