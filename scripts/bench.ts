@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { runContext, type RunContext } from './bench/context.ts';
-import { batchCalls, fixedSizeCalls, pgwireEvents, psqlEvents, terminalEvents, type StreamTotals } from './bench/data.ts';
+import { batchCalls, fixedSizeCalls, pgwireEvents, psqlEvents, terminalEvents, type BenchEvent, type StreamTotals } from './bench/data.ts';
 import { createBenchDatabase, insertBulkSessions } from './bench/db.ts';
 import { DOWNLOAD_SHAPES, parseOptions, SCENARIOS, type BenchOptions, type DbKind } from './bench/options.ts';
 import { ROOT } from './bench/proc.ts';
@@ -22,6 +22,7 @@ import { runLive } from './bench/scenarios/live.ts';
 import { runQuery } from './bench/scenarios/query.ts';
 import { runReplicas } from './bench/scenarios/replicas.ts';
 import { runSearch } from './bench/scenarios/search.ts';
+import { runWindow, WINDOW_SECONDS } from './bench/scenarios/window.ts';
 import { loadSession } from './bench/sessions.ts';
 import { MiB, mbPerSec } from './bench/stats.ts';
 
@@ -31,13 +32,14 @@ const log = (line: string) => process.stdout.write(`[${((performance.now() - sta
 function runKey(opts: BenchOptions, db: DbKind): string {
   let download = opts.downloadMib === 256 ? 'download' : `download ${opts.downloadMib} MiB`;
   if (opts.downloadShapes.length < DOWNLOAD_SHAPES.length) download += ` (${opts.downloadShapes.join(', ')})`;
+  const window = opts.downloadMib === 256 ? 'window' : `window ${opts.downloadMib} MiB`;
   let search = 'search';
   if (opts.searchSessions !== 10_000 || opts.searchMib !== 256 || opts.searchSessionMib !== 256) {
     search += ` ${opts.searchSessions} sessions, ${opts.searchMib} + ${opts.searchSessionMib} MiB`;
   }
   const parts: string[] = [db];
   if (opts.smoke) parts.push('smoke');
-  else if (opts.scenarios.length < SCENARIOS.length) parts.push(opts.scenarios.map((s) => (s === 'download' ? download : s === 'search' ? search : s)).join(' + '));
+  else if (opts.scenarios.length < SCENARIOS.length) parts.push(opts.scenarios.map((s) => (s === 'download' ? download : s === 'search' ? search : s === 'window' ? window : s)).join(' + '));
   else if (download !== 'download') parts.push(download);
   return parts.join(', ');
 }
@@ -114,12 +116,18 @@ async function runDatabase(opts: BenchOptions, env: Environment, kind: DbKind, w
     // Sessions with events go in through the API, in calls of 8 MiB (under the 16 MiB append cap
     // once JSON and base64 are counted).
     const loaded: Record<string, { id: string; totals: StreamTotals }> = {};
-    if (want('download') || want('inline')) {
+    /** The calls each loaded session was appended in, generated again (the window scenario counts its window from them). */
+    const callsOf: Record<string, () => Iterable<BenchEvent[]>> = {};
+    if (want('download') || want('inline') || want('window')) {
       const server = await ctx.server('reel');
       /** Loads a session in calls of 8 MiB, or of exactly `callBytes`. */
       const load = async (name: string, shape: 'terminal' | 'pgwire' | 'psql', seed: number, mib: number, callBytes?: number) => {
-        const events = shape === 'terminal' ? terminalEvents(seed) : shape === 'psql' ? psqlEvents(seed) : pgwireEvents(seed);
-        const calls = callBytes ? fixedSizeCalls(events, callBytes, mib * MiB) : batchCalls(events, mib * MiB, 8 * MiB);
+        const generate = () => {
+          const events = shape === 'terminal' ? terminalEvents(seed) : shape === 'psql' ? psqlEvents(seed) : pgwireEvents(seed);
+          return callBytes ? fixedSizeCalls(events, callBytes, mib * MiB) : batchCalls(events, mib * MiB, 8 * MiB);
+        };
+        const calls = generate();
+        callsOf[name] = generate;
         let shown = 0;
         // A psql session is a terminal session whose output is psql's.
         const s = await loadSession(server.url, db.key, shape === 'pgwire' ? 'pgwire' : 'terminal', name, calls, (done) => {
@@ -132,7 +140,7 @@ async function runDatabase(opts: BenchOptions, env: Environment, kind: DbKind, w
         log(`  ${name}: ${(s.totals.bytes / MiB).toFixed(1)} MiB, ${s.totals.events} events, ${s.calls} calls, ${(s.ms / 1000).toFixed(1)} s (${mbPerSec(s.totals.bytes, s.ms).toFixed(1)} MB/s)`);
       };
       log(`${kind}: loading sessions through appendSessionEvents`);
-      await load('terminal', 'terminal', 11, opts.inlineMib);
+      if (want('download') || want('inline')) await load('terminal', 'terminal', 11, opts.inlineMib);
       if (want('inline')) await load('pgwire', 'pgwire', 12, opts.inlineMib);
       if (want('download')) {
         const shapes = opts.downloadShapes;
@@ -141,6 +149,8 @@ async function runDatabase(opts: BenchOptions, env: Environment, kind: DbKind, w
         if (shapes.includes('psql')) await load('download-psql', 'psql', 14, opts.downloadMib);
         if (shapes.includes('small')) await load('download-small', 'psql', 16, opts.downloadSmallMib, SMALL_CALL_BYTES);
       }
+      // The window scenario reads the download scenario's terminal session (loaded once for both).
+      if (want('window') && !loaded.download) await load('download', 'terminal', 13, opts.downloadMib);
     }
 
     if (want('inline') || want('ingest')) {
@@ -183,6 +193,11 @@ async function runDatabase(opts: BenchOptions, env: Environment, kind: DbKind, w
         const names = DOWNLOAD_SESSIONS[shape];
         run.download.push(await runDownload(ctx, shape, loaded[names.name]!, loaded[names.warmup]!.id));
       }
+    }
+
+    if (want('window')) {
+      log(`${kind}: time windows, the last ${WINDOW_SECONDS} s of the ${opts.downloadMib} MiB terminal session against its full download`);
+      run.window = await runWindow(ctx, loaded.download!, callsOf.download!);
     }
 
     if (want('query')) {

@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util';
 import { LIVE_TRANSPORTS, type LiveTransport } from './subscribers.ts';
 
 export type DbKind = 'pglite' | 'postgres';
-export const SCENARIOS = ['download', 'inline', 'ingest', 'appends', 'replicas', 'live', 'query', 'search'] as const;
+export const SCENARIOS = ['download', 'inline', 'ingest', 'appends', 'replicas', 'live', 'query', 'search', 'window'] as const;
 export const DOWNLOAD_SHAPES = ['terminal', 'psql', 'small'] as const;
 export type DownloadShape = (typeof DOWNLOAD_SHAPES)[number];
 export type Scenario = (typeof SCENARIOS)[number];
@@ -77,10 +77,13 @@ const HELP = `npm run bench -- [options]
   --db pglite|postgres|both     databases (default both; postgres uses DATABASE_URL or
                                 postgresql://postgres@127.0.0.1:5432/postgres as the server on which
                                 a throwaway database is created and dropped)
-  --scenarios a,b,...           download,inline,ingest,appends,replicas,live,query,search (default
-                                all; replicas, live: PostgreSQL only, two reel processes on one
-                                database; search: in a database of its own)
-  --download-mib N              size of each download session (default 256; 1024 for the RSS check)
+  --scenarios a,b,...           download,inline,ingest,appends,replicas,live,query,search,window
+                                (default all; replicas, live: PostgreSQL only, two reel processes
+                                on one database; search: in a database of its own; window: the last
+                                10 s of the download scenario's terminal session against its full
+                                raw download, issue #12)
+  --download-mib N              size of each download session, and of the window scenario's
+                                (default 256; smoke 4; 1024 for the RSS check)
   --download-shapes a,b,...     data the download scenario runs on: terminal,psql,small (default
                                 all; psql = line-heavy tab-separated result rows; small = psql data
                                 appended in 1 KiB calls, so stored as ~1 KiB chunks)

@@ -10,6 +10,7 @@ import { deliveryFaults, type DeliveryCheck, type LiveScenarioResult } from './s
 import type { IngestResult } from './scenarios/ingest.ts';
 import type { QueryKind, QueryResult, Target } from './scenarios/query.ts';
 import { LATE, MANY, type SearchResult } from './scenarios/search.ts';
+import type { WindowResult, WindowTimings } from './scenarios/window.ts';
 import type { DbKind, BenchOptions } from './options.ts';
 import { ROOT } from './proc.ts';
 import { MiB, mbPerSec, median, percentile, summarize } from './stats.ts';
@@ -71,6 +72,7 @@ export interface DbRun {
   live?: LiveScenarioResult;
   query?: QueryResult;
   search?: SearchResult;
+  window?: WindowResult;
   durationMs: number;
 }
 
@@ -373,6 +375,37 @@ export function searchNumbers(s: SearchResult) {
   };
 }
 
+export function windowNumbers(w: WindowResult) {
+  const full = median(w.full.ms);
+  /** Per repeat: the median of the repeat's windows over that repeat's full download. */
+  const perRepeat = (t: WindowTimings) =>
+    summarize(w.full.ms.map((ms, r) => median(t.ms.slice(r * w.requestsPerRepeat, (r + 1) * w.requestsPerRepeat)) / ms));
+  const growth = (t: WindowTimings) => summarize(t.rssPeak.map((p) => (p - w.rssBase) / MiB));
+  return {
+    full: summarize(w.full.ms),
+    fullFirstByte: median(w.full.firstByteMs),
+    fullMbps: mbPerSec(w.sessionBytes, full),
+    window: summarize(w.window.ms),
+    windowFirstByte: median(w.window.firstByteMs),
+    bounded: summarize(w.bounded.ms),
+    boundedFirstByte: median(w.bounded.firstByteMs),
+    inline: summarize(w.inline.ms),
+    /** downloadLink mutations: the windowed links (both kinds), and the full download's. */
+    windowLink: summarize([...w.window.linkMs, ...w.bounded.linkMs]),
+    fullLink: summarize(w.full.linkMs),
+    /** Time ratios of the medians: window ÷ full download, each without its link's issuance. */
+    share: median(w.window.ms) / full,
+    boundedShare: median(w.bounded.ms) / full,
+    inlineShare: median(w.inline.ms) / full,
+    shareRange: perRepeat(w.window),
+    boundedRange: perRepeat(w.bounded),
+    /** The same with each download's link issuance added (what a client waits in all). */
+    shareWithLink: (median(w.window.ms) + median(w.window.linkMs)) / (full + median(w.full.linkMs)),
+    fullGrowth: growth(w.full),
+    windowGrowth: growth(w.window),
+  };
+}
+
 export function rows(run: DbRun): Row[] {
   const out: Row[] = [];
   const push = (scenario: string, metric: string, s: { median: number; min: number; max: number }, digits: number, note = '') =>
@@ -395,6 +428,23 @@ export function rows(run: DbRun): Row[] {
     for (const x of n.formats) {
       push(label, `${x.run.format}, server RSS growth, MiB`, { median: x.growth.median / MiB, min: x.growth.min / MiB, max: x.growth.max / MiB }, 1, `over ${f(x.rssBase / MiB)} MiB after warm-up`);
     }
+  }
+  if (run.window) {
+    const w = run.window;
+    const n = windowNumbers(w);
+    const label = `window, last ${w.seconds} s of a ${f(w.sessionBytes / MiB)} MiB terminal session`;
+    const pct = (metric: string, value: number, range: { min: number; max: number } | undefined, note: string) =>
+      out.push({ scenario: label, metric, median: `${f(value * 100, 2)}%`, min: range ? `${f(range.min * 100, 2)}%` : '', max: range ? `${f(range.max * 100, 2)}%` : '', note });
+    const reads = `reads ${f(w.windowChunks)} of ${f(w.chunks)} chunks (${f(w.windowChunkBytes / 1024, 1)} KiB of ${mib(w.chunkBytes)} stored)`;
+    push(label, 'full raw download (baseline), ms', n.full, 0, `${mib(w.sessionBytes)}, ${f(w.events)} events, all types; ${f(n.fullMbps)} MB/s; first byte ${f(n.fullFirstByte, 1)} ms; the same server, alternating with the windows`);
+    push(label, 'raw download, from: last − 10, ms', n.window, 1, `${f(w.window.bytes / 1024, 1)} KiB, ${f(w.windowEvents)} events (as generated); first byte ${f(n.windowFirstByte, 1)} ms; ${reads}`);
+    push(label, 'raw download, from: last − 10, to: last + 1, ms', n.bounded, 1, `${f(w.bounded.bytes / 1024, 1)} KiB; first byte ${f(n.boundedFirstByte, 1)} ms`);
+    push(label, 'eventStream(format: RAW, from: last − 10), ms', n.inline, 1, `inline GraphQL reply of ${f(w.inline.bytes / 1024, 1)} KiB, ${f(w.windowEvents)} events checked`);
+    push(label, 'downloadLink with from (and to), ms', n.windowLink, 1, `issuing the link, not in the download times; the full download's link: ${f(n.fullLink.median, 1)} ms`);
+    pct('window (from) ÷ full download', n.share, n.shareRange, `time ratio of the medians (min/max: per repeat); with each link's issuance added: ${f(n.shareWithLink * 100, 2)}%`);
+    pct('window (from, to) ÷ full download', n.boundedShare, n.boundedRange, 'time ratio of the medians (min/max: per repeat)');
+    pct('inline eventStream window ÷ full download', n.inlineShare, undefined, 'time ratio of the medians; informative');
+    push(label, 'server RSS growth, full download, MiB', n.fullGrowth, 1, `over ${f(w.rssBase / MiB)} MiB after warm-up; window (from): ${f(n.windowGrowth.median, 1)} MiB (max ${f(n.windowGrowth.max, 1)})`);
   }
   for (const r of run.inline ?? []) {
     const n = inlineNumbers(r);
@@ -635,6 +685,13 @@ export function targets(run: DbRun): TargetCheck[] {
     // Spec §12, not the issue's list: the last append of a window at full ingest speed, the worst case.
     check(`appends searchable within 5 s of their ack at full ingest speed (spec §12; worst window)`, n.lagMs.max / 1000, 5, false, ' s', 1);
   }
+  if (run.window) {
+    const w = run.window;
+    const n = windowNumbers(w);
+    const what = `a ${w.seconds}-second window at the end of a ${f(w.sessionBytes / MiB)} MiB session < 5% of its full raw download`;
+    check(`${what} (from)`, n.share * 100, 5, false, '%', 2);
+    check(`${what} (from and to)`, n.boundedShare * 100, 5, false, '%', 2);
+  }
   const utf8 = run.inline?.find((r) => r.format === 'UTF8');
   if (utf8) check(`inline UTF8 of ${f(utf8.sessionBytes / MiB)} MiB < 1 s median`, median(utf8.latencies), 1000, false, ' ms', 0);
   return out;
@@ -674,6 +731,13 @@ export function markdownSection(run: DbRun): string {
     md.push(
       `- search: a database of its own; ${f(s.corpus.sessions)} sessions holding ${mib(s.corpus.streamBytes)} of stream (bulk SQL, indexed by the server), ` +
         `one ${mib(s.big.bytes)} terminal session through the API; ${o.searchQueries} first-page requests per needle per repeat; ingest with and without the indexer as the ingest scenario's load`,
+    );
+  }
+  if (run.window) {
+    const w = run.window;
+    md.push(
+      `- time windows: the ${f(w.sessionBytes / MiB)} MiB terminal session of the download scenario; last event at ${f(w.lastTime, 1)} s (\`sessions.until_time\`), window from ${f(w.from, 1)} s; ` +
+        `on a freshly started server, per repeat one full raw download and, alternating with it, ${w.requestsPerRepeat} × (raw download from, raw download from and to, inline \`eventStream(format: RAW, from)\`), each download through a fresh link`,
     );
   }
   if (run.appends) {
@@ -769,6 +833,7 @@ export function jsonRun(run: DbRun): unknown {
       },
       numbers: (({ needles, ...rest }) => ({ ...rest, needles: needles.map(({ n: x, ...r }) => ({ name: x.name, ...r })) }))(searchNumbers(run.search)),
     },
+    window: run.window && { ...run.window, numbers: windowNumbers(run.window) },
     query: run.query && {
       ...run.query,
       windows: run.query.windows.map(({ latencies, ...rest }) => ({
