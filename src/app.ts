@@ -10,6 +10,7 @@ import { LiveHub } from './live/hub.ts';
 import type { Logger } from './logger.ts';
 import { createOrg, operatorViewer } from './orgs.ts';
 import { SearchIndexer } from './search/indexer.ts';
+import { backfillEventTimes } from './sessions/time-backfill.ts';
 import { createHttpServer, type ServerOptions } from './server.ts';
 import { ChangeListener } from './sessions/change-listener.ts';
 
@@ -94,6 +95,11 @@ export async function startServer(
     const address = server.address();
     const port = typeof address === 'object' && address ? address.port : config.port;
     const url = `http://127.0.0.1:${port}`;
+    // Sessions stored before chunks recorded their times get them, in the background.
+    let backfillStopped = false;
+    const backfill = backfillEventTimes(() => backfillStopped, logger).catch((err: unknown) =>
+      logger.error({ err }, 'filling in event times failed; windows of older sessions read them whole'),
+    );
     let stopping: Promise<void> | undefined;
     const stop = (graceMs = 10_000) =>
       (stopping ??= (async () => {
@@ -102,6 +108,8 @@ export async function startServer(
         // the connections they held become idle, and are closed as they do.
         await hub.close();
         await searchIndexer?.close();
+        backfillStopped = true;
+        await backfill;
         await listener.close();
         const idle = setInterval(() => server.closeIdleConnections(), 50);
         server.closeIdleConnections();

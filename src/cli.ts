@@ -80,6 +80,9 @@ export async function runCli(argv: readonly string[], io: CliIO): Promise<number
         const { indexPendingSessions } = await import('./search/indexer.ts');
         const passes = await indexPendingSessions();
         if (passes > 0) out(`indexed the sessions stored before (${passes} pass(es))\n`);
+        const { backfillEventTimes } = await import('./sessions/time-backfill.ts');
+        const filled = await backfillEventTimes();
+        if (filled > 0) out(`filled in the event times of ${filled} session(s) stored before time windows\n`);
       }),
     );
 
