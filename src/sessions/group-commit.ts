@@ -186,34 +186,41 @@ async function storeBatch(store: BatchStore, batch: readonly PendingAppend[]): P
   });
   // A chunk's first event is the session's event count before the append, plus the events of the
   // append's parts before it.
+  // A chunk's until_time is the latest time of the session before the append or of the append's
+  // parts up to this one, whichever is later.
   const chunks = batch.flatMap((a) => {
     const offsets = firstEvents(a.chunks, 0);
+    const { untilTimes } = appendTimes(NO_EVENTS, a.chunks);
     return a.chunks.map(
       (c, k) =>
         `(${param(a.sessionId, 'uuid')}, ${param(c.sequence, 'int')}, ${param(c.part, 'int')}, ${param(c.digest, 'text')}, ` +
-        `${param(c.eventCount, 'int')}, ${param(c.payloadBytes, 'int')}, ${param(offsets[k], 'bigint')}, ${store.data(param, c.data)})`,
+        `${param(c.eventCount, 'int')}, ${param(c.payloadBytes, 'int')}, ${param(offsets[k], 'bigint')}, ` +
+        `${param(untilTimes[k], 'float8')}, ${store.data(param, c.data)})`,
     );
   });
   const rows = await store.query<{ id: string; event_count: string; total: string }>(
     `WITH batch (id, org_id, sequence, events, input_bytes, output_bytes, error_bytes, first_time, max_time, ordered) AS (
        VALUES ${appends.join(', ')}
+     ), before AS (
+       -- The sessions' rows locked first, in id order as every batch does, as they are now (a row
+       -- another batch changed since this statement began is read as that batch left it): their
+       -- latest time before the append.
+       SELECT s.id, s.until_time FROM sessions s JOIN batch b ON s.id = b.id AND s.org_id = b.org_id ORDER BY s.id FOR UPDATE OF s
      ), next AS (
        UPDATE sessions s SET next_sequence = s.next_sequence + 1, event_count = s.event_count + b.events,
               input_bytes = s.input_bytes + b.input_bytes, output_bytes = s.output_bytes + b.output_bytes,
               error_bytes = s.error_bytes + b.error_bytes,
               until_time = GREATEST(s.until_time, b.max_time),
               time_ordered = s.time_ordered AND b.ordered AND (b.first_time IS NULL OR s.until_time IS NULL OR b.first_time >= s.until_time)
-       FROM batch b
+       FROM batch b JOIN before ON before.id = b.id
        WHERE s.id = b.id AND s.org_id = b.org_id AND s.next_sequence = b.sequence AND s.status <> 'DONE'
        RETURNING s.id, s.event_count, s.input_bytes + s.output_bytes + s.error_bytes AS total,
-                 s.event_count - b.events AS first_event, COALESCE(s.until_time, 0) AS until_time
+                 s.event_count - b.events AS first_event, before.until_time AS until_before
      ), chunks AS (
-       -- Every part of an append gets the session's latest time after the whole append: still never
-       -- decreasing from chunk to chunk, and known here without the session's time before it.
        INSERT INTO session_event_chunks (session_id, sequence, part, digest, event_count, payload_bytes, first_event, until_time, data)
        SELECT c.session_id, c.sequence, c.part, c.digest, c.event_count, c.payload_bytes, next.first_event + c.event_offset,
-              next.until_time, c.data
-       FROM (VALUES ${chunks.join(', ')}) AS c (session_id, sequence, part, digest, event_count, payload_bytes, event_offset, data)
+              GREATEST(next.until_before, c.until_time), c.data
+       FROM (VALUES ${chunks.join(', ')}) AS c (session_id, sequence, part, digest, event_count, payload_bytes, event_offset, until_time, data)
        JOIN next ON next.id = c.session_id
      )
      SELECT id::text AS id, event_count::text AS event_count, total::text AS total, ${notifyEvents('id', 'event_count')}

@@ -159,6 +159,19 @@ describe('a window does not read the chunks before it', () => {
   });
 });
 
+describe('a window starts at the part of a big append that holds it', () => {
+  it('the parts of one append call before the window are not read either', async () => {
+    // One call of 3 MiB, stored in parts of at most 1 MiB: 24 events of 128 KiB, a second apart.
+    const events = Array.from({ length: 24 }, (_, k) => ev(k, 'o', `${String(k).padStart(2, '0')}`.padEnd(128 * 1024, '.')));
+    const id = await ingest(app, admin, { connectionSubtype: null }, [events]);
+    const parts = await prisma().$queryRawUnsafe<{ part: number }[]>('SELECT part FROM session_event_chunks WHERE session_id = $1::uuid', id);
+    expect(parts.length).toBeGreaterThanOrEqual(3);
+    await prisma().$executeRawUnsafe(`UPDATE session_event_chunks SET data = '\\xffffffff'::bytea WHERE session_id = $1::uuid AND part < $2`, id, parts.length - 1);
+    const tail = await windowed(id, 'RAW', { from: 23 });
+    expect(tail.eventStream).toEqual([[23, 'o', events[23]!.data]]);
+  });
+});
+
 describe('download links bind their window', () => {
   let id: string;
   beforeAll(async () => {
