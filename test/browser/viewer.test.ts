@@ -28,13 +28,14 @@ let postgresId: string;
 const VIEW_LINK = /* GraphQL */ `
   mutation View($id: ID!, $at: Float) { viewLink(sessionId: $id, at: $at) { downloadUrl expireAt } }`;
 
-/** A long terminal session: a prompt, ~1.5 MiB of numbered lines in many appends (several segments), a last command. */
+/** A long terminal session: a prompt, ~4 MiB of numbered lines in many appends (several segments), a last command. */
 function terminalCalls(): EventIn[][] {
   const calls: EventIn[][] = [[ev(0.1, 'o', '\u001b[1;32mops@web-1\u001b[0m:~$ '), ev(0.5, 'i', 'seq 30000\r'), ev(0.6, 'o', 'seq 30000\r\n')]];
   let t = 1;
   for (let block = 0; block < 30; block++) {
     const lines: string[] = [];
-    for (let n = 0; n < 1000; n++) lines.push(`line ${block * 1000 + n + 1} ${'.'.repeat(40)}\r\n`);
+    // Each line carries resets that show nothing: ~4 MiB in all, so about eight segments.
+    for (let n = 0; n < 1000; n++) lines.push(`line ${block * 1000 + n + 1} ${'.'.repeat(40)}${'\u001b[0m'.repeat(20)}\r\n`);
     calls.push([ev(t, 'o', lines.join(''))]);
     t += 1;
   }
@@ -93,12 +94,29 @@ async function openPage(viewport = { width: 1280, height: 900 }): Promise<{ cont
   return { context, page, errors, otherOrigins };
 }
 
+/** The requests a page makes for segments of the recording, as they are made. */
+function segmentRequests(page: Page): string[] {
+  const urls: string[] = [];
+  page.on('request', (r) => {
+    if (new URL(r.url()).pathname.endsWith('/view/segment')) urls.push(r.url());
+  });
+  return urls;
+}
+
+/** How many segments the page's recording has (its index, fetched as the player does). */
+const segmentCount = (page: Page) =>
+  page.evaluate(async () => {
+    const data = JSON.parse(document.getElementById('view-data')!.textContent!);
+    return (await (await fetch(data.recording)).json()).segments.length as number;
+  });
+
 /** The lines of the player's terminal screen. */
 const screen = (page: Page) => page.$$eval('.ap-term .ap-line', (rows) => rows.map((r) => (r.textContent ?? '').trimEnd()));
 
 describe('the viewer page', () => {
   it('plays a terminal session: play, seek to the end, and the screen shows how it ended', async () => {
     const { context, page, errors, otherOrigins } = await openPage();
+    const segments = segmentRequests(page);
     const response = await page.goto(await viewUrl(terminalId));
     expect(response?.status()).toBe(200);
     expect(await response?.headerValue('content-security-policy')).toContain("default-src 'none'");
@@ -108,6 +126,10 @@ describe('the viewer page', () => {
     // The player's own play button, then its clock moves.
     await page.locator('.ap-player').click();
     await expect.poll(() => page.evaluate(async () => (await (window as unknown as { reelPlayer: { getCurrentTime(): number } }).reelPlayer.getCurrentTime()) ?? 0), { timeout: 20_000 }).toBeGreaterThan(0.5);
+    // It plays before the whole recording is in.
+    const total = await segmentCount(page);
+    expect(total).toBeGreaterThanOrEqual(6);
+    expect(segments.length).toBeLessThan(total);
     await page.evaluate(() => (window as unknown as { reelPlayer: { seek(at: string): Promise<unknown> } }).reelPlayer.seek('100%'));
     await expect.poll(async () => (await screen(page)).join('\n'), { timeout: 20_000 }).toContain('the recording ends here ✓');
     const lines = await screen(page);
@@ -125,15 +147,25 @@ describe('the viewer page', () => {
 
   it('opens at a moment (#t=), loading only the segments around it', async () => {
     const { context, page, errors } = await openPage();
-    const segments: string[] = [];
-    page.on('request', (r) => {
-      if (new URL(r.url()).pathname.endsWith('/view/segment')) segments.push(r.url());
-    });
+    const segments = segmentRequests(page);
     // 15.5 s: line 15000 was written at 15 s; the player loads the segment that holds it (not all of them).
     await page.goto(await viewUrl(terminalId, 15.5));
     await expect.poll(async () => (await screen(page)).join('\n'), { timeout: 20_000 }).toContain('line 15000 ');
     expect(segments.length).toBeGreaterThan(0);
-    expect(segments.length).toBeLessThan(4);
+    expect(segments.length).toBeLessThanOrEqual(3);
+    expect(await segmentCount(page)).toBeGreaterThan(3);
+    expect(errors).toEqual([]);
+    await context.close();
+  });
+
+  it('changes speed where it is: the player is made again at the same moment', async () => {
+    const { context, page, errors } = await openPage();
+    await page.goto(await viewUrl(terminalId, 20.25));
+    await expect.poll(async () => (await screen(page)).join('\n'), { timeout: 20_000 }).toContain('line 20000 ');
+    await page.selectOption('#speed', '4');
+    const time = () => page.evaluate(async () => (await (window as unknown as { reelPlayer: { getCurrentTime(): number } }).reelPlayer.getCurrentTime()) ?? 0);
+    await expect.poll(time, { timeout: 20_000 }).toBeCloseTo(20.25, 1);
+    expect((await screen(page)).join('\n')).toContain('line 20000 ');
     expect(errors).toEqual([]);
     await context.close();
   });
