@@ -9,6 +9,7 @@ import { loadDemoSessions } from './demo.ts';
 import { LiveHub } from './live/hub.ts';
 import type { Logger } from './logger.ts';
 import { createOrg, operatorViewer } from './orgs.ts';
+import { watch } from './metrics.ts';
 import { SearchIndexer } from './search/indexer.ts';
 import { backfillEventTimes } from './sessions/time-backfill.ts';
 import { createHttpServer, type ServerOptions } from './server.ts';
@@ -85,6 +86,7 @@ export async function startServer(
       logger,
     );
     const hub = live;
+    watch({ liveSubscriptions: () => hub.subscriptions(), pool: db.pool });
     if (config.searchIndexer) indexer = SearchIndexer.start(listener, logger);
     const searchIndexer = indexer;
     const { server, closeWebSockets } = createHttpServer(config, logger, hub, options);

@@ -23,6 +23,8 @@ export interface Config {
   maxSubscriptionsPerKey: number;
   /** Whether this process indexes sessions for search (REEL_SEARCH_INDEXER; searching works either way). */
   searchIndexer: boolean;
+  /** Required as a Bearer token by /metrics when set (REEL_METRICS_TOKEN). */
+  metricsToken: string | undefined;
   logLevel: string;
 }
 
@@ -52,6 +54,7 @@ const schema = z.object({
   REEL_KEY_CACHE_SECONDS: intIn(0, 300).default(5),
   REEL_MAX_SUBSCRIPTIONS_PER_KEY: intIn(0, 1_000_000).default(100),
   REEL_SEARCH_INDEXER: z.enum(['on', 'off']).default('on'),
+  REEL_METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   REEL_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -89,6 +92,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     keyCacheSeconds: e.REEL_KEY_CACHE_SECONDS,
     maxSubscriptionsPerKey: e.REEL_MAX_SUBSCRIPTIONS_PER_KEY,
     searchIndexer: e.REEL_SEARCH_INDEXER === 'on',
+    metricsToken: e.REEL_METRICS_TOKEN,
     logLevel: e.REEL_LOG_LEVEL,
   };
 }

@@ -1,5 +1,6 @@
 import http from 'node:http';
 import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
+import { usePrometheus } from '@graphql-yoga/plugin-prometheus';
 import { createYoga, type YogaServerInstance } from 'graphql-yoga';
 import { bearerKey, KeyCache } from './auth/keys.ts';
 import type { Config } from './config.ts';
@@ -14,7 +15,11 @@ import { schema } from './graphql/schema.ts';
 import { sendJson, type Route } from './http.ts';
 import type { LiveHub } from './live/hub.ts';
 import type { Logger } from './logger.ts';
+import { httpRequestDuration, registry, routeTemplate, serveMetrics } from './metrics.ts';
 import { attachWebSocket } from './websocket.ts';
+
+/** Methods a request's metrics name as they are; any other is `other` (a label value must not be the client's to choose). */
+const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS']);
 
 export type ServerContext = { req: http.IncomingMessage; res: http.ServerResponse };
 
@@ -65,6 +70,13 @@ export function createGraphQL(
         blockFieldSuggestion: { enabled: false },
       }),
       graphiql.plugin,
+      // GraphQL operations by type and name, with errors and durations (§16), on reel's registry;
+      // /metrics is served by the HTTP server, whose own histogram labels routes by template.
+      usePrometheus({
+        registry,
+        endpoint: false,
+        metrics: { graphql_yoga_http_duration: false, graphql_envelop_schema_change: false, graphql_envelop_deprecated_field: false },
+      }),
     ],
     context: async (initial) => {
       // Over HTTP the key is in the request's header; over WebSocket, in connection_init's payload.
@@ -109,6 +121,10 @@ export function createHttpServer(config: Config, logger: Logger, live: LiveHub, 
     const started = process.hrtime.bigint();
     const url = new URL(req.url ?? '/', 'http://localhost');
     res.on('close', () => {
+      httpRequestDuration.observe(
+        { route: routeTemplate(url.pathname), method: METHODS.has(req.method ?? '') ? req.method! : 'other', status: String(res.statusCode) },
+        Number(process.hrtime.bigint() - started) / 1e9,
+      );
       logger.info(
         {
           method: req.method,
@@ -122,6 +138,7 @@ export function createHttpServer(config: Config, logger: Logger, live: LiveHub, 
     });
     try {
       if (url.pathname === '/healthz') return sendJson(res, 200, { status: 'ok' });
+      if (url.pathname === '/metrics') return await serveMetrics(req, res, config.metricsToken);
       if (url.pathname === '/graphql' || url.pathname.startsWith('/graphql/')) {
         if (declaredWithinLimit(req)) {
           await yogaDeclared.handle(req, res, { req, res });

@@ -2,7 +2,8 @@ import type http from 'node:http';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { sendJson, type Route } from '../http.ts';
-import { castHeader, renderDownload } from '../render/files.ts';
+import { countedBytes, downloadBytes } from '../metrics.ts';
+import { castHeader, downloadFormatFor, renderDownload } from '../render/files.ts';
 import { readEventBatches } from '../sessions/read-events.ts';
 import { isEmptyWindow } from '../sessions/time-window.ts';
 import { contentDisposition } from './filename.ts';
@@ -63,6 +64,7 @@ export function downloadRoute(secrets: string[], now: () => number): Route {
         'Content-Disposition': contentDisposition(session.roleName, session.id, 'txt', new Date(now())),
       });
       res.end(req.method === 'HEAD' ? undefined : body);
+      if (req.method !== 'HEAD') downloadBytes.labels({ format: 'script' }).inc(body.length);
       return true;
     }
     const events = isEmptyWindow(params.window) ? emptyBatches() : readEventBatches(session.id, params.types, { reusePages: true, window: params.window });
@@ -85,7 +87,7 @@ export function downloadRoute(secrets: string[], now: () => number): Route {
     // Backpressure end to end: the generator is pulled only as fast as the socket drains, and a
     // client that goes away destroys the pipeline, which ends the generator and its database reads.
     try {
-      await pipeline(Readable.from(file.body, { objectMode: false }), res);
+      await pipeline(Readable.from(countedBytes(downloadFormatFor(params.extension), file.body), { objectMode: false }), res);
     } catch (err) {
       if (!res.destroyed && !res.writableEnded) res.destroy(err as Error);
     }

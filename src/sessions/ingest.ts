@@ -10,6 +10,7 @@ import { assertMayIngest } from './access.ts';
 import { withChunkTx } from './chunk-storage.ts';
 import { encodeAppend } from './codec.ts';
 import { appendTimes } from './event-times.ts';
+import { ingestBytes, ingestEvents } from '../metrics.ts';
 import { appendIfNext } from './group-commit.ts';
 import { notifyEvents } from './changes.ts';
 import type { EventType, SessionEvent } from './event.ts';
@@ -316,9 +317,13 @@ export async function appendSessionEvents(
   const counts = { events: events.length, inputBytes: bytesOf('i'), outputBytes: bytesOf('o'), errorBytes: bytesOf('e') };
 
   const appended = await appendIfNext(viewer.orgId, sessionId, chunks, counts);
-  if (appended) return { sequence, ...appended };
+  if (appended) {
+    countIngested(events);
+    return { sequence, ...appended };
+  }
 
-  return withChunkTx(async (tx) => {
+  let stored = false;
+  const result = await withChunkTx(async (tx) => {
     // Row lock: appends to one session are serialised, so sequences and totals stay consistent.
     const [session] = await tx.query<LockedSession>(
       `SELECT status::text AS status, next_sequence, event_count::text AS event_count, until_time, time_ordered,
@@ -355,8 +360,25 @@ export async function appendSessionEvents(
                  ${notifyEvents('id', 'event_count')}`,
       [sessionId, counts.events, counts.inputBytes, counts.outputBytes, counts.errorBytes, times.after.until, times.after.ordered],
     );
+    stored = true;
     return { sequence, eventCount: Number(updated!.event_count), eventSize: Number(updated!.total) };
   });
+  if (stored) countIngested(events);
+  return result;
+}
+
+/** Counts stored events and their payload bytes by type (§16); a retried call stored before is not counted again. */
+function countIngested(events: readonly SessionEvent[]): void {
+  const byType = { i: [0, 0], o: [0, 0], e: [0, 0] } satisfies Record<EventType, [number, number]>;
+  for (const e of events) {
+    byType[e.type][0]++;
+    byType[e.type][1] += e.data.length;
+  }
+  for (const [type, [count, bytes]] of Object.entries(byType)) {
+    if (count === 0) continue;
+    ingestEvents.labels({ type }).inc(count);
+    ingestBytes.labels({ type }).inc(bytes);
+  }
 }
 
 /** Closes a session (spec §8). Closing a closed session returns it unchanged: a retried close. */

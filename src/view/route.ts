@@ -6,6 +6,7 @@ import { pipeline } from 'node:stream/promises';
 import { prisma } from '../db/client.ts';
 import { checkDownload, signedLinkUrl, type DownloadRefusal, type LinkClaims, type ViewPart } from '../downloads/service.ts';
 import { sendJson, type Route } from '../http.ts';
+import { countedBytes } from '../metrics.ts';
 import { castHeader } from '../render/files.ts';
 import { isPostgresSession, refusalPage, renderViewPage, type PageLinks, type ViewedSession } from './page.ts';
 import { planSegments, recordingIndex, renderSegment } from './recording.ts';
@@ -152,7 +153,7 @@ export function viewRoute(secrets: string[], now: () => number): Route {
         sendJson(res, 401, { message: 'unauthorized', status: 401 });
         return true;
       }
-      await stream(req, res, 'application/json; charset=utf-8', renderSegment(session.id, { from: window.from, to: window.to, since }, size));
+      await stream(req, res, 'application/json; charset=utf-8', countedBytes('segment', renderSegment(session.id, { from: window.from, to: window.to, since }, size)));
       return true;
     }
     if (part === 'recording') {
