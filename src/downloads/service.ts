@@ -92,7 +92,8 @@ export function signedLinkUrl(claims: LinkClaims, publicUrl: string, secret: str
   const token = signDownloadToken({ ...claims, window: windowClaim(from, to, since) }, secret);
   const enc = (v: string) => encodeURIComponent(v).replace(/%2C/g, ',');
   const base = `${publicUrl}${PATHS[claims.target](encodeURIComponent(claims.sessionId), claims.extension)}?token=${enc(token)}`;
-  const bounds = (from === null ? '' : `&from=${from}`) + (to === null ? '' : `&to=${to}`) + (since === null ? '' : `&since=${since}`);
+  // Encoded: a bound may be written with an exponent (`1e+21`), and `+` in a query means a space.
+  const bounds = (from === null ? '' : `&from=${enc(from)}`) + (to === null ? '' : `&to=${enc(to)}`) + (since === null ? '' : `&since=${enc(since)}`);
   if (claims.target !== 'EVENT_STREAM') return base + bounds;
   return (
     `${base}&extension=${enc(claims.extension)}&newline=${claims.newline ? 1 : 0}` +

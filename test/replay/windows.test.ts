@@ -186,6 +186,11 @@ describe('download links bind their window', () => {
     const raw = await link(app, admin, id, { extension: 'txt', events: ['INPUT', 'OUTPUT', 'ERROR'], to: 2 });
     expect(raw.downloadUrl).toMatch(/&to=2$/);
     expect((await body(await download(app, raw.downloadUrl))).toString()).toBe('ab');
+    // A bound written with an exponent survives the URL (its `+` is encoded).
+    const far = await link(app, admin, id, { extension: 'txt', from: 1e21 });
+    expect(far.downloadUrl).toMatch(/&from=1e%2B21$/);
+    const farRes = await download(app, far.downloadUrl);
+    expect({ status: farRes.status, body: (await body(farRes)).length }).toEqual({ status: 200, body: 0 });
     const none = await link(app, admin, id, { extension: 'txt', from: 1, to: 1 });
     const res = await download(app, none.downloadUrl);
     expect({ status: res.status, body: (await body(res)).length }).toEqual({ status: 200, body: 0 });
