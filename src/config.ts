@@ -23,9 +23,21 @@ export interface Config {
   maxSubscriptionsPerKey: number;
   /** Whether this process indexes sessions for search (REEL_SEARCH_INDEXER; searching works either way). */
   searchIndexer: boolean;
+  /** Origins whose pages may call the API from a browser (REEL_CORS_ORIGINS); none by default. */
+  corsOrigins: string[];
   /** Required as a Bearer token by /metrics when set (REEL_METRICS_TOKEN). */
   metricsToken: string | undefined;
   logLevel: string;
+}
+
+/** An origin as browsers send it: http(s), host, port, nothing else. */
+function isOrigin(value: string): boolean {
+  try {
+    const url = new URL(value);
+    return (url.protocol === 'http:' || url.protocol === 'https:') && url.origin === value;
+  } catch {
+    return false;
+  }
 }
 
 const intIn = (min: number, max: number) =>
@@ -55,6 +67,11 @@ const schema = z.object({
   REEL_MAX_SUBSCRIPTIONS_PER_KEY: intIn(0, 1_000_000).default(100),
   REEL_SEARCH_INDEXER: z.enum(['on', 'off']).default('on'),
   REEL_METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  REEL_CORS_ORIGINS: z
+    .string()
+    .default('')
+    .transform((v) => v.split(',').map((o) => o.trim()).filter((o) => o !== ''))
+    .refine((origins) => origins.every(isOrigin), 'must be a comma-separated list of origins such as https://app.example.com (scheme, host and port only)'),
   REEL_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -93,6 +110,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     maxSubscriptionsPerKey: e.REEL_MAX_SUBSCRIPTIONS_PER_KEY,
     searchIndexer: e.REEL_SEARCH_INDEXER === 'on',
     metricsToken: e.REEL_METRICS_TOKEN,
+    corsOrigins: e.REEL_CORS_ORIGINS,
     logLevel: e.REEL_LOG_LEVEL,
   };
 }

@@ -21,6 +21,12 @@ import { attachWebSocket } from './websocket.ts';
 /** Methods a request's metrics name as they are; any other is `other` (a label value must not be the client's to choose). */
 const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS']);
 
+const SECURITY_HEADERS = [
+  ['X-Content-Type-Options', 'nosniff'],
+  ['X-Frame-Options', 'DENY'],
+  ['Referrer-Policy', 'no-referrer'],
+] as const;
+
 export type ServerContext = { req: http.IncomingMessage; res: http.ServerResponse };
 
 export interface ServerOptions {
@@ -55,6 +61,20 @@ export function createGraphQL(
     graphiql: graphiql.options,
     renderGraphiQL: graphiql.render,
     maxRequestBodySize: options.countBody === false ? false : config.maxRequestBytes,
+    // Cross-origin callers: only the configured origins, and never with credentials (the key goes in
+    // Authorization, which a page must set itself). Yoga's default would reflect any origin with
+    // credentials allowed.
+    cors: (request) => {
+      const origin = request.headers.get('origin');
+      if (origin === null || !config.corsOrigins.includes(origin)) return false;
+      return {
+        origin: config.corsOrigins,
+        credentials: false,
+        methods: ['GET', 'POST'],
+        allowedHeaders: ['Authorization', 'Content-Type', 'Accept'],
+        maxAge: 600,
+      };
+    },
     logging: false,
     // Bounds on what one operation may ask for: deep nesting, many aliases of an expensive field
     // (each eventStream may render up to the inline cap), runaway directives. Request bodies are
@@ -136,6 +156,8 @@ export function createHttpServer(config: Config, logger: Logger, live: LiveHub, 
         'request',
       );
     });
+    // Every answer: no content sniffing, no framing, no referrer (links carry tokens).
+    for (const [name, value] of SECURITY_HEADERS) res.setHeader(name, value);
     try {
       if (url.pathname === '/healthz') return sendJson(res, 200, { status: 'ok' });
       if (url.pathname === '/metrics') return await serveMetrics(req, res, config.metricsToken);
