@@ -57,9 +57,16 @@ export async function runCli(argv: readonly string[], io: CliIO): Promise<number
       const logger = createLogger(config.logLevel);
       const running = await startServer(config, logger, { out: (text) => out(`${text}\n`) });
       logger.info({ url: `${config.publicUrl}/graphql`, database: running.db.kind }, 'reel listening');
+      let stopping = false;
       const shutdown = (signal: string) => {
-        logger.info({ signal }, 'shutting down: draining in-flight requests');
-        running.stop().then(
+        if (stopping) {
+          // A second signal: whoever sent it will not wait for the drain.
+          logger.warn({ signal }, 'second signal: exiting now, cutting what was still in flight');
+          process.exit(1);
+        }
+        stopping = true;
+        logger.info({ signal, seconds: config.shutdownSeconds }, 'shutting down: draining in-flight requests');
+        running.stop(config.shutdownSeconds * 1000).then(
           () => process.exit(0),
           (err: unknown) => {
             logger.error({ err }, 'shutdown failed');
@@ -67,8 +74,8 @@ export async function runCli(argv: readonly string[], io: CliIO): Promise<number
           },
         );
       };
-      process.once('SIGTERM', () => shutdown('SIGTERM'));
-      process.once('SIGINT', () => shutdown('SIGINT'));
+      process.on('SIGTERM', () => shutdown('SIGTERM'));
+      process.on('SIGINT', () => shutdown('SIGINT'));
     });
 
   program

@@ -23,6 +23,8 @@ export interface Config {
   maxSubscriptionsPerKey: number;
   /** Whether this process indexes sessions for search (REEL_SEARCH_INDEXER; searching works either way). */
   searchIndexer: boolean;
+  /** How long a SIGTERM waits for requests and downloads in flight before cutting them (REEL_SHUTDOWN_SECONDS). */
+  shutdownSeconds: number;
   /** Origins whose pages may call the API from a browser (REEL_CORS_ORIGINS); none by default. */
   corsOrigins: string[];
   /** Required as a Bearer token by /metrics when set (REEL_METRICS_TOKEN). */
@@ -64,6 +66,7 @@ const schema = z.object({
   REEL_MAX_APPEND_BYTES: intIn(1, 256 * 1024 * 1024).default(16 * 1024 * 1024),
   REEL_MAX_APPEND_EVENTS: intIn(1, 10_000_000).default(100_000),
   REEL_KEY_CACHE_SECONDS: intIn(0, 300).default(5),
+  REEL_SHUTDOWN_SECONDS: intIn(0, 3600).default(30),
   REEL_MAX_SUBSCRIPTIONS_PER_KEY: intIn(0, 1_000_000).default(100),
   REEL_SEARCH_INDEXER: z.enum(['on', 'off']).default('on'),
   REEL_METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
@@ -107,6 +110,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     maxAppendEvents: e.REEL_MAX_APPEND_EVENTS,
     maxRequestBytes,
     keyCacheSeconds: e.REEL_KEY_CACHE_SECONDS,
+    shutdownSeconds: e.REEL_SHUTDOWN_SECONDS,
     maxSubscriptionsPerKey: e.REEL_MAX_SUBSCRIPTIONS_PER_KEY,
     searchIndexer: e.REEL_SEARCH_INDEXER === 'on',
     metricsToken: e.REEL_METRICS_TOKEN,
