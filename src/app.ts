@@ -89,6 +89,7 @@ export async function startServer(
     watch({ liveSubscriptions: () => hub.subscriptions(), pool: db.pool });
     if (config.searchIndexer) indexer = SearchIndexer.start(listener, logger);
     const searchIndexer = indexer;
+    watch({ searchQueue: () => searchIndexer?.pending ?? 0 });
     const { server, closeWebSockets } = createHttpServer(config, logger, hub, options);
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);

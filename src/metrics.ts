@@ -56,6 +56,7 @@ export async function* countedBytes(format: string, body: AsyncIterable<Uint8Arr
 /** What the gauges read when Prometheus scrapes: the running server's live hub and pool. */
 interface Sources {
   liveSubscriptions?: () => number;
+  searchQueue?: () => number;
   pool?: Pool;
 }
 const sources: Sources = {};
@@ -71,6 +72,15 @@ new client.Gauge({
   registers: [registry],
   collect() {
     this.set(sources.liveSubscriptions?.() ?? 0);
+  },
+});
+
+new client.Gauge({
+  name: 'reel_search_indexing_queue',
+  help: 'Sessions this server has queued for indexing (spec §12): new appends not yet searchable here. Other replicas keep their own queues.',
+  registers: [registry],
+  collect() {
+    this.set(sources.searchQueue?.() ?? 0);
   },
 });
 

@@ -225,6 +225,11 @@ export class SearchIndexer {
     return indexer;
   }
 
+  /** Sessions queued for a pass on this server (a view of the backlog: other replicas keep their own). */
+  get pending(): number {
+    return this.#queue.size;
+  }
+
   enqueue(sessionId: string): void {
     if (this.#closed) return;
     this.#queue.add(sessionId);

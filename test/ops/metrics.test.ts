@@ -91,6 +91,9 @@ describe('/metrics', () => {
     expect(delta('graphql_envelop_error_result', { operationName: 'Broken' })).toBe(1);
     expect(sample(after, 'process_cpu_user_seconds_total')).toBeGreaterThan(0);
     expect(after).toContain('# TYPE reel_live_subscriptions gauge');
+    // Nothing is waiting to be indexed once the server is idle.
+    await expect.poll(async () => sample(await scrape(), 'reel_search_indexing_queue'), { timeout: 10_000 }).toBe(0);
+    expect(after).toContain('# TYPE reel_search_indexing_queue gauge');
     // The pool exists on PostgreSQL only.
     if (app.config.databaseUrl) expect(sample(after, 'reel_db_pool_connections', { state: 'total' })).toBeGreaterThan(0);
     else expect(after).not.toMatch(/^reel_db_pool_connections\{/m);
