@@ -23,6 +23,11 @@ export interface Config {
   maxSubscriptionsPerKey: number;
   /** Whether this process indexes sessions for search (REEL_SEARCH_INDEXER; searching works either way). */
   searchIndexer: boolean;
+  /** Slow clients (issue #14): seconds to send a request's headers, and its whole body (0: no limit). */
+  headersTimeoutSeconds: number;
+  requestTimeoutSeconds: number;
+  /** Connections served at once (0: no cap); beyond it, new ones are closed at once. */
+  maxConnections: number;
   /** How long a SIGTERM waits for requests and downloads in flight before cutting them (REEL_SHUTDOWN_SECONDS). */
   shutdownSeconds: number;
   /** Origins whose pages may call the API from a browser (REEL_CORS_ORIGINS); none by default. */
@@ -67,6 +72,9 @@ const schema = z.object({
   REEL_MAX_APPEND_EVENTS: intIn(1, 10_000_000).default(100_000),
   REEL_KEY_CACHE_SECONDS: intIn(0, 300).default(5),
   REEL_SHUTDOWN_SECONDS: intIn(0, 3600).default(30),
+  REEL_HEADERS_TIMEOUT_SECONDS: intIn(1, 600).default(10),
+  REEL_REQUEST_TIMEOUT_SECONDS: intIn(0, 3600).default(300),
+  REEL_MAX_CONNECTIONS: intIn(0, 1_000_000).default(10_000),
   REEL_MAX_SUBSCRIPTIONS_PER_KEY: intIn(0, 1_000_000).default(100),
   REEL_SEARCH_INDEXER: z.enum(['on', 'off']).default('on'),
   REEL_METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
@@ -111,6 +119,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     maxRequestBytes,
     keyCacheSeconds: e.REEL_KEY_CACHE_SECONDS,
     shutdownSeconds: e.REEL_SHUTDOWN_SECONDS,
+    headersTimeoutSeconds: e.REEL_HEADERS_TIMEOUT_SECONDS,
+    // Node requires the request's limit to be at least the headers' (or none).
+    requestTimeoutSeconds: e.REEL_REQUEST_TIMEOUT_SECONDS === 0 ? 0 : Math.max(e.REEL_REQUEST_TIMEOUT_SECONDS, e.REEL_HEADERS_TIMEOUT_SECONDS),
+    maxConnections: e.REEL_MAX_CONNECTIONS,
     maxSubscriptionsPerKey: e.REEL_MAX_SUBSCRIPTIONS_PER_KEY,
     searchIndexer: e.REEL_SEARCH_INDEXER === 'on',
     metricsToken: e.REEL_METRICS_TOKEN,

@@ -137,56 +137,68 @@ export function createHttpServer(config: Config, logger: Logger, live: LiveHub, 
     return length !== undefined && /^\d+$/.test(length) && Number(length) <= config.maxRequestBytes;
   };
   const routes: Route[] = [downloadRoute(secrets, now), viewRoute(secrets, now)];
-  const server = http.createServer(async (req, res) => {
-    const started = process.hrtime.bigint();
-    const url = new URL(req.url ?? '/', 'http://localhost');
-    res.on('close', () => {
-      httpRequestDuration.observe(
-        { route: routeTemplate(url.pathname), method: METHODS.has(req.method ?? '') ? req.method! : 'other', status: String(res.statusCode) },
-        Number(process.hrtime.bigint() - started) / 1e9,
-      );
-      logger.info(
-        {
-          method: req.method,
-          path: url.pathname, // the query string may hold a download token: never logged
-          status: res.statusCode,
-          ms: Number(process.hrtime.bigint() - started) / 1e6,
-          aborted: !res.writableFinished,
-        },
-        'request',
-      );
-    });
-    // Every answer: no content sniffing, no framing, no referrer (links carry tokens).
-    for (const [name, value] of SECURITY_HEADERS) res.setHeader(name, value);
-    try {
-      if (url.pathname === '/healthz') return sendJson(res, 200, { status: 'ok' });
-      if (url.pathname === '/metrics') return await serveMetrics(req, res, config.metricsToken);
-      if (url.pathname === '/graphql' || url.pathname.startsWith('/graphql/')) {
-        if (declaredWithinLimit(req)) {
-          await yogaDeclared.handle(req, res, { req, res });
+  // Slow clients: headers must arrive within headersTimeout and a whole request (its body too) within
+  // requestTimeout, checked every second, or the connection is answered 408 and closed. Neither
+  // applies to a response: a download or a subscription that the client reads slowly goes on.
+  const server = http.createServer(
+    {
+      headersTimeout: config.headersTimeoutSeconds * 1000,
+      requestTimeout: config.requestTimeoutSeconds * 1000,
+      connectionsCheckingInterval: 1000,
+    },
+    async (req, res) => {
+      const started = process.hrtime.bigint();
+      const url = new URL(req.url ?? '/', 'http://localhost');
+      res.on('close', () => {
+        httpRequestDuration.observe(
+          { route: routeTemplate(url.pathname), method: METHODS.has(req.method ?? '') ? req.method! : 'other', status: String(res.statusCode) },
+          Number(process.hrtime.bigint() - started) / 1e9,
+        );
+        logger.info(
+          {
+            method: req.method,
+            path: url.pathname, // the query string may hold a download token: never logged
+            status: res.statusCode,
+            ms: Number(process.hrtime.bigint() - started) / 1e6,
+            aborted: !res.writableFinished,
+          },
+          'request',
+        );
+      });
+      // Every answer: no content sniffing, no framing, no referrer (links carry tokens).
+      for (const [name, value] of SECURITY_HEADERS) res.setHeader(name, value);
+      try {
+        if (url.pathname === '/healthz') return sendJson(res, 200, { status: 'ok' });
+        if (url.pathname === '/metrics') return await serveMetrics(req, res, config.metricsToken);
+        if (url.pathname === '/graphql' || url.pathname.startsWith('/graphql/')) {
+          if (declaredWithinLimit(req)) {
+            await yogaDeclared.handle(req, res, { req, res });
+            return;
+          }
+          // A body of unknown or excessive length may be refused (413) before it is read to the end;
+          // nobody reads the rest then, so the connection must not be kept for another request.
+          if (req.headers['transfer-encoding'] !== undefined || req.headers['content-length'] !== undefined) {
+            res.setHeader('Connection', 'close');
+          }
+          await yoga.handle(req, res, { req, res });
           return;
         }
-        // A body of unknown or excessive length may be refused (413) before it is read to the end;
-        // nobody reads the rest then, so the connection must not be kept for another request.
-        if (req.headers['transfer-encoding'] !== undefined || req.headers['content-length'] !== undefined) {
-          res.setHeader('Connection', 'close');
-        }
-        await yoga.handle(req, res, { req, res });
-        return;
+        for (const route of routes) if (await route(req, res, url)) return;
+        sendJson(res, 404, { message: 'not found', status: 404 });
+      } catch (err) {
+        logger.error({ err }, 'request failed');
+        if (!res.headersSent) sendJson(res, 500, { message: 'internal error', status: 500 });
+        else res.destroy();
       }
-      for (const route of routes) if (await route(req, res, url)) return;
-      sendJson(res, 404, { message: 'not found', status: 404 });
-    } catch (err) {
-      logger.error({ err }, 'request failed');
-      if (!res.headersSent) sendJson(res, 500, { message: 'internal error', status: 500 });
-      else res.destroy();
-    }
-  });
+    },
+  );
+  if (config.maxConnections > 0) server.maxConnections = config.maxConnections;
   // Node closes an idle keep-alive connection after 5 s by default, which races a client (or a load
   // balancer) sending its next request on it at that moment: the request fails with ECONNRESET.
   // Clients and proxies drop idle connections sooner than this (load balancers commonly at 60 s).
+  // (Node ≥ 18 times a request's headers from their first byte, not from the connection's last
+  // request: the headers timeout may be far shorter than this.)
   server.keepAliveTimeout = 65_000;
-  server.headersTimeout = 66_000;
   const webSockets = attachWebSocket(server, yoga, config.maxRequestBytes);
   return { server, closeWebSockets: () => webSockets.close() };
 }
