@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../support/app.ts';
-import { blockOtherOrigins, launchChromium } from '../support/browser.ts';
+import { blockOtherOrigins, launchChromium, watchedPage } from '../support/browser.ts';
 import { ok } from '../support/graphql.ts';
 
 /*
@@ -39,22 +39,7 @@ afterAll(async () => {
 });
 
 it('serves GraphiQL whole from reel: it runs a query with the key from its headers editor and asks no other origin for anything', async () => {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 720 } });
-  const origin = new URL(app.url).origin;
-  const otherOrigins = await blockOtherOrigins(context, origin);
-  const page = await context.newPage();
-  const errors: string[] = [];
-  page.on('pageerror', (error) => errors.push(`page error: ${error.message}`));
-  page.on('console', (message) => {
-    if (message.type() === 'error') errors.push(`console: ${message.text()}`);
-  });
-  // Anything the Content-Security-Policy refuses (a request to another origin included: the browser
-  // stops it before the route above could see it) is reported as an error: record it.
-  await page.addInitScript(() => {
-    document.addEventListener('securitypolicyviolation', (event) => {
-      console.error(`CSP violation: ${event.effectiveDirective} ${event.blockedURI}`);
-    });
-  });
+  const { context, page, errors, otherOrigins } = await watchedPage(browser, new URL(app.url).origin);
 
   const response = await page.goto(`${app.url}/graphql`);
   expect(response?.status()).toBe(200);

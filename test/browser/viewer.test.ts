@@ -1,9 +1,9 @@
 import os from 'node:os';
 import path from 'node:path';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type Clock, type TestApp } from '../support/app.ts';
-import { blockOtherOrigins, launchChromium } from '../support/browser.ts';
+import { launchChromium, watchedPage } from '../support/browser.ts';
 import { ok } from '../support/graphql.ts';
 import { ev, type EventIn, ingest } from '../support/ingest.ts';
 import { cstr, typed } from '../pgwire/frames.ts';
@@ -77,22 +77,7 @@ async function viewUrl(id: string, at?: number): Promise<string> {
 }
 
 /** A page that records console errors, CSP violations and requests to other origins. */
-async function openPage(viewport = { width: 1280, height: 900 }): Promise<{ context: BrowserContext; page: Page; errors: string[]; otherOrigins: string[] }> {
-  const context = await browser.newContext({ viewport });
-  const otherOrigins = await blockOtherOrigins(context, new URL(app.url).origin);
-  const page = await context.newPage();
-  const errors: string[] = [];
-  page.on('pageerror', (error) => errors.push(`page error: ${error.message}`));
-  page.on('console', (message) => {
-    if (message.type() === 'error') errors.push(`console: ${message.text()}`);
-  });
-  await page.addInitScript(() => {
-    document.addEventListener('securitypolicyviolation', (event) => {
-      console.error(`CSP violation: ${event.effectiveDirective} ${event.blockedURI}`);
-    });
-  });
-  return { context, page, errors, otherOrigins };
-}
+const openPage = (viewport = { width: 1280, height: 900 }) => watchedPage(browser, new URL(app.url).origin, viewport);
 
 /** The requests a page makes for segments of the recording, as they are made. */
 function segmentRequests(page: Page): string[] {

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { chromium, type Browser, type BrowserContext } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 
 /*
  * A real browser for the browser tests (npm run test:browser): Debian's chromium, driven by
@@ -42,4 +42,31 @@ export async function blockOtherOrigins(context: BrowserContext, origin: string)
     await ws.close();
   });
   return attempted;
+}
+
+/**
+ * A page in a context of its own whose every request to another origin than `origin` is refused
+ * (`otherOrigins` lists them), and whose page errors, console errors and Content-Security-Policy
+ * violations are recorded in `errors` (a request the policy refuses, to another origin included,
+ * is stopped by the browser before the route could see it: the violation reports it).
+ */
+export async function watchedPage(
+  browser: Browser,
+  origin: string,
+  viewport = { width: 1280, height: 720 },
+): Promise<{ context: BrowserContext; page: Page; errors: string[]; otherOrigins: string[] }> {
+  const context = await browser.newContext({ viewport });
+  const otherOrigins = await blockOtherOrigins(context, origin);
+  const page = await context.newPage();
+  const errors: string[] = [];
+  page.on('pageerror', (error) => errors.push(`page error: ${error.message}`));
+  page.on('console', (message) => {
+    if (message.type() === 'error') errors.push(`console: ${message.text()}`);
+  });
+  await page.addInitScript(() => {
+    document.addEventListener('securitypolicyviolation', (event) => {
+      console.error(`CSP violation: ${event.effectiveDirective} ${event.blockedURI}`);
+    });
+  });
+  return { context, page, errors, otherOrigins };
 }
