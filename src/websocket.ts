@@ -6,8 +6,9 @@ import { WebSocketServer } from 'ws';
 import type { Context } from './graphql/builder.ts';
 import type { ServerContext } from './server.ts';
 
-/** How often an idle WebSocket is pinged (and dropped when it does not answer). */
+/** How often a WebSocket is pinged; it is dropped when MISSED_PINGS in a row go unanswered. */
 const KEEP_ALIVE_MS = 12_000;
+const MISSED_PINGS = 2;
 const CONNECTION_INIT_WAIT_MS = 10_000;
 
 interface Envelope {
@@ -62,8 +63,27 @@ export function attachWebSocket(
       },
     },
     wss,
-    KEEP_ALIVE_MS,
+    // graphql-ws's own keep-alive (0: off) drops a socket whose pong is late by one interval: on a
+    // busy server its timer can fire before the pong waiting in the socket is read. Ours below
+    // allows MISSED_PINGS intervals.
+    0,
   );
+  wss.on('connection', (ws) => {
+    let unanswered = 0;
+    const heard = () => (unanswered = 0);
+    ws.on('pong', heard);
+    ws.on('message', heard);
+    const timer = setInterval(() => {
+      if (ws.readyState !== ws.OPEN) return;
+      if (unanswered >= MISSED_PINGS) {
+        ws.terminate();
+        return;
+      }
+      unanswered++;
+      ws.ping();
+    }, KEEP_ALIVE_MS);
+    ws.on('close', () => clearInterval(timer));
+  });
   return {
     close() {
       for (const ws of wss.clients) ws.close(1001, 'server stopping');

@@ -98,7 +98,7 @@ describe.each([
     client.pause();
 
     // 12 MiB of output, 512 KiB a call: three times what the server holds for one subscriber. (A
-    // paused WebSocket answers no ping, and the server drops it after 12–24 s: the appends must
+    // paused WebSocket answers no ping, and the server drops it after 24–36 s: the appends must
     // take less than that, on a loaded machine too.)
     const calls: EventIn[][] = [];
     for (let seq = 0; seq < 24; seq++) {
