@@ -30,6 +30,10 @@ export interface Config {
   maxConnections: number;
   /** How long a SIGTERM waits for requests and downloads in flight before cutting them (REEL_SHUTDOWN_SECONDS). */
   shutdownSeconds: number;
+  /** Rate limits (§16; 0: none): GraphQL requests a second per API key, per RECORDER key, and requests a minute per link. */
+  rateLimitPerSecond: number;
+  ingestRateLimitPerSecond: number;
+  linkRateLimitPerMinute: number;
   /** Origins whose pages may call the API from a browser (REEL_CORS_ORIGINS); none by default. */
   corsOrigins: string[];
   /** Required as a Bearer token by /metrics when set (REEL_METRICS_TOKEN). */
@@ -76,6 +80,9 @@ const schema = z.object({
   REEL_REQUEST_TIMEOUT_SECONDS: intIn(0, 3600).default(300),
   REEL_MAX_CONNECTIONS: intIn(0, 1_000_000).default(10_000),
   REEL_MAX_SUBSCRIPTIONS_PER_KEY: intIn(0, 1_000_000).default(100),
+  REEL_RATE_LIMIT_PER_SECOND: intIn(0, 1_000_000).default(50),
+  REEL_INGEST_RATE_LIMIT_PER_SECOND: intIn(0, 1_000_000).default(1000),
+  REEL_LINK_RATE_LIMIT_PER_MINUTE: intIn(0, 1_000_000).default(60),
   REEL_SEARCH_INDEXER: z.enum(['on', 'off']).default('on'),
   REEL_METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   REEL_CORS_ORIGINS: z
@@ -125,6 +132,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     maxConnections: e.REEL_MAX_CONNECTIONS,
     maxSubscriptionsPerKey: e.REEL_MAX_SUBSCRIPTIONS_PER_KEY,
     searchIndexer: e.REEL_SEARCH_INDEXER === 'on',
+    rateLimitPerSecond: e.REEL_RATE_LIMIT_PER_SECOND,
+    ingestRateLimitPerSecond: e.REEL_INGEST_RATE_LIMIT_PER_SECOND,
+    linkRateLimitPerMinute: e.REEL_LINK_RATE_LIMIT_PER_MINUTE,
     metricsToken: e.REEL_METRICS_TOKEN,
     corsOrigins: e.REEL_CORS_ORIGINS,
     logLevel: e.REEL_LOG_LEVEL,

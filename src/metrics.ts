@@ -44,6 +44,19 @@ export const ingestBytes = new client.Counter({
   registers: [registry],
 });
 
+export const rateLimited = new client.Counter({
+  name: 'reel_rate_limited_total',
+  help: 'Requests refused with 429 by a rate limit: key (GraphQL, per API key), ingest (RECORDER keys), link (downloads and view pages).',
+  labelNames: ['limit'] as const,
+  registers: [registry],
+});
+
+export const rateLimitFailures = new client.Counter({
+  name: 'reel_rate_limit_errors_total',
+  help: 'Rate-limit checks that could not reach their buckets (PostgreSQL): the requests were let through unlimited.',
+  registers: [registry],
+});
+
 /** A response body, its bytes counted under `format` as they are sent. */
 export async function* countedBytes(format: string, body: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
   const counter = downloadBytes.labels({ format });

@@ -8,7 +8,9 @@ import { downloadRoute } from './downloads/route.ts';
 import { viewRoute } from './view/route.ts';
 import { downloadSecrets } from './downloads/secret.ts';
 import { selfContainedGraphiQL } from './graphiql.ts';
+import { database } from './db/client.ts';
 import type { Context } from './graphql/builder.ts';
+import { Limits } from './limits/limits.ts';
 import { maskErrors } from './graphql/mask-errors.ts';
 import { usePageSizeLimit } from './graphql/pagination.ts';
 import { schema } from './graphql/schema.ts';
@@ -38,6 +40,8 @@ export interface GraphQLOptions {
   keys?: KeyCache;
   /** Live sessions; without it (tests of other parts), subscriptions fail. */
   live?: LiveHub;
+  /** Rate limits per API key; without it (tests of other parts), none. */
+  limits?: Limits;
   /**
    * Whether yoga counts the body's bytes against config.maxRequestBytes as it reads it (default
    * true). Only a body of undeclared length needs that: see createHttpServer.
@@ -103,7 +107,10 @@ export function createGraphQL(
       const { request, connectionParams } = initial as { request?: Request; connectionParams?: Record<string, unknown> };
       const header = request ? request.headers.get('authorization') : connectionParams?.Authorization;
       const key = bearerKey(typeof header === 'string' ? header : null);
-      return { viewer: key ? await keys.viewer(key) : null, config, downloadSecrets, now, live: options.live };
+      const viewer = key ? await keys.viewer(key) : null;
+      // Over the limit: RATE_LIMITED, with 429 and Retry-After over HTTP (the error's `http`).
+      if (viewer && options.limits) await options.limits.admitKey(viewer);
+      return { viewer, config, downloadSecrets, now, live: options.live };
     },
     maskedErrors: { maskError: maskErrors(logger) },
   });
@@ -111,7 +118,7 @@ export function createGraphQL(
 
 export interface HttpServer {
   server: http.Server;
-  /** Closes the WebSockets (after their subscriptions completed). */
+  /** Closes the WebSockets (after their subscriptions completed), and stops the limits' upkeep. */
   closeWebSockets(): void;
 }
 
@@ -130,13 +137,15 @@ export function createHttpServer(config: Config, logger: Logger, live: LiveHub, 
   // within the limit cannot be longer (Node's parser reads exactly that many bytes), so it skips the
   // count; chunked and over-long bodies go to an instance that counts, and answers 413.
   const keys = new KeyCache(config.keyCacheSeconds * 1000, now);
-  const yoga = createGraphQL(config, logger, secrets, { now, keys, live });
-  const yogaDeclared = createGraphQL(config, logger, secrets, { now, keys, live, countBody: false });
+  const limits = new Limits(config, database(), logger, now);
+  const yoga = createGraphQL(config, logger, secrets, { now, keys, live, limits });
+  const yogaDeclared = createGraphQL(config, logger, secrets, { now, keys, live, limits, countBody: false });
   const declaredWithinLimit = (req: http.IncomingMessage): boolean => {
     const length = req.headers['content-length'];
     return length !== undefined && /^\d+$/.test(length) && Number(length) <= config.maxRequestBytes;
   };
-  const routes: Route[] = [downloadRoute(secrets, now), viewRoute(secrets, now)];
+  const admitLink = (token: string) => limits.admitLink(token);
+  const routes: Route[] = [downloadRoute(secrets, now, admitLink), viewRoute(secrets, now, admitLink)];
   // Slow clients: headers must arrive within headersTimeout and a whole request (its body too) within
   // requestTimeout, checked every second, or the connection is answered 408 and closed. Neither
   // applies to a response: a download or a subscription that the client reads slowly goes on.
@@ -200,5 +209,11 @@ export function createHttpServer(config: Config, logger: Logger, live: LiveHub, 
   // request: the headers timeout may be far shorter than this.)
   server.keepAliveTimeout = 65_000;
   const webSockets = attachWebSocket(server, yoga, config.maxRequestBytes);
-  return { server, closeWebSockets: () => webSockets.close() };
+  return {
+    server,
+    closeWebSockets: () => {
+      webSockets.close();
+      limits.close();
+    },
+  };
 }

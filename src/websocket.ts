@@ -1,5 +1,5 @@
 import type http from 'node:http';
-import type { ExecutionArgs } from 'graphql';
+import { GraphQLError, type ExecutionArgs } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import type { YogaServerInstance } from 'graphql-yoga';
 import { WebSocketServer } from 'ws';
@@ -14,6 +14,12 @@ const CONNECTION_INIT_WAIT_MS = 10_000;
 interface Envelope {
   execute: (args: ExecutionArgs) => unknown;
   subscribe: (args: ExecutionArgs) => unknown;
+}
+
+/** An operation refused before it ran, as over HTTP but without the HTTP status and headers. */
+function refusal(err: GraphQLError): GraphQLError {
+  const { http: _http, ...extensions } = err.extensions;
+  return new GraphQLError(err.message, { extensions });
 }
 
 /**
@@ -50,16 +56,19 @@ export function attachWebSocket(
           params,
           connectionParams: ctx.connectionParams,
         });
-        const args = {
-          schema,
-          operationName: params.operationName,
-          document: parse(params.query),
-          variableValues: params.variables,
-          contextValue: await contextFactory(),
-          rootValue: { execute, subscribe } satisfies Envelope,
-        };
-        const errors = validate(args.schema, args.document);
-        return errors.length > 0 ? errors : args;
+        const document = parse(params.query);
+        const errors = validate(schema, document);
+        if (errors.length > 0) return errors;
+        let contextValue;
+        try {
+          contextValue = await contextFactory();
+        } catch (err) {
+          // A refusal of the whole operation (RATE_LIMITED), masked by yoga as over HTTP, is the
+          // operation's error, not the socket's end.
+          if (err instanceof GraphQLError) return [refusal(err)];
+          throw err;
+        }
+        return { schema, operationName: params.operationName, document, variableValues: params.variables, contextValue, rootValue: { execute, subscribe } satisfies Envelope };
       },
     },
     wss,

@@ -68,6 +68,16 @@ export interface ServerSpec {
   nodeArgs?: string[];
 }
 
+/**
+ * Rate limits (§16) high enough never to refuse the benchmark's single clients, which send far more
+ * than one user would: the limits' checks still run on every request, so their cost is measured.
+ */
+const BENCH_LIMITS = {
+  REEL_RATE_LIMIT_PER_SECOND: '1000000',
+  REEL_INGEST_RATE_LIMIT_PER_SECOND: '1000000',
+  REEL_LINK_RATE_LIMIT_PER_MINUTE: '1000000',
+};
+
 let serial = 0;
 
 export async function startServer(spec: ServerSpec): Promise<ServerProcess> {
@@ -84,7 +94,7 @@ export async function startServer(spec: ServerSpec): Promise<ServerProcess> {
   const script = { reel: ['bin/reel.js', 'serve'], bare: ['scripts/bench/bare.js'], static: ['scripts/bench/static-server.js'] }[spec.kind];
   const child: ChildProcess = spawn(process.execPath, [...nodeArgs, ...script], {
     cwd: ROOT,
-    env: { ...process.env, ...spec.env, PORT: String(port), HOST: '127.0.0.1', REEL_PUBLIC_URL: url },
+    env: { ...process.env, ...BENCH_LIMITS, ...spec.env, PORT: String(port), HOST: '127.0.0.1', REEL_PUBLIC_URL: url },
     stdio: ['ignore', out, out],
   });
   fs.closeSync(out);

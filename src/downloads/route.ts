@@ -7,7 +7,7 @@ import { castHeader, downloadFormatFor, renderDownload } from '../render/files.t
 import { readEventBatches } from '../sessions/read-events.ts';
 import { isEmptyWindow } from '../sessions/time-window.ts';
 import { contentDisposition } from './filename.ts';
-import { checkDownload, type DownloadRefusal } from './service.ts';
+import { checkDownload, type AdmitLink, type DownloadRefusal } from './service.ts';
 
 // A window of no time holds no events.
 async function* emptyBatches(): AsyncGenerator<never> {}
@@ -20,15 +20,17 @@ const REFUSED: Record<DownloadRefusal, { status: number; message: string }> = {
   expired: { status: 410, message: 'session download link expired' },
   gone: { status: 404, message: 'not found' },
   forbidden: { status: 403, message: 'user is not allowed to download this session' },
+  limited: { status: 429, message: 'too many requests through this link' },
 };
 
-function refuse(res: http.ServerResponse, reason: DownloadRefusal): void {
+function refuse(res: http.ServerResponse, reason: DownloadRefusal, retryAfterSeconds?: number): void {
   const { status, message } = REFUSED[reason];
-  sendJson(res, status, { message, status });
+  if (retryAfterSeconds !== undefined) res.setHeader('Retry-After', String(retryAfterSeconds));
+  sendJson(res, status, { message, status, ...(retryAfterSeconds !== undefined && { retryAfter: retryAfterSeconds }) });
 }
 
 /** GET/HEAD /api/sessions/:id/download and /download/script: the file behind a signed link, streamed. */
-export function downloadRoute(secrets: string[], now: () => number): Route {
+export function downloadRoute(secrets: string[], now: () => number, admit?: AdmitLink): Route {
   return async (req: http.IncomingMessage, res: http.ServerResponse, url: URL) => {
     const match = PATH.exec(url.pathname);
     if (!match) return false;
@@ -45,9 +47,9 @@ export function downloadRoute(secrets: string[], now: () => number): Route {
       return true;
     }
     const target = match[2] ? 'SCRIPT' : 'EVENT_STREAM';
-    const check = await checkDownload(sessionId, target, url.searchParams, secrets, now());
+    const check = await checkDownload(sessionId, target, url.searchParams, secrets, now(), 'html', admit);
     if (!check.ok) {
-      refuse(res, check.reason);
+      refuse(res, check.reason, check.retryAfterSeconds);
       return true;
     }
     const { session, params } = check;

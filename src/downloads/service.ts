@@ -4,6 +4,7 @@ import { prisma } from '../db/client.ts';
 import { badInput, forbidden, notFound } from '../errors.ts';
 import { assertMayReadStream, findVisibleSession, mayReadStream } from '../sessions/access.ts';
 import { EVENT_TYPES, isEventType, type EventType } from '../sessions/event.ts';
+import type { Verdict } from '../limits/rate-limit.ts';
 import type { TimeWindow } from '../sessions/time-window.ts';
 import { isUuid } from '../uuid.ts';
 import { isValidExtension, signDownloadToken, verifyDownloadToken, type DownloadTarget } from './token.ts';
@@ -135,10 +136,10 @@ export async function issueDownloadLink(viewer: Viewer, request: LinkRequest, se
  * Why a download is refused: the link is not one reel signed for this request (`invalid`), it has
  * expired, its session is gone, or its issuer may no longer read the session (`forbidden`).
  */
-export type DownloadRefusal = 'invalid' | 'expired' | 'gone' | 'forbidden';
+export type DownloadRefusal = 'invalid' | 'expired' | 'gone' | 'forbidden' | 'limited';
 
 export type DownloadCheck =
-  | { ok: false; reason: DownloadRefusal }
+  | { ok: false; reason: DownloadRefusal; retryAfterSeconds?: number }
   | {
       ok: true;
       session: { id: string; roleName: string; startDate: Date; script: string | null; metadata: unknown };
@@ -163,9 +164,13 @@ function parseBound(value: string): number | undefined {
   return value !== '' && Number.isFinite(n) && n >= 0 && String(n) === value ? n : undefined;
 }
 
+/** Whether a request through a link (its verified token) is within the link's rate limit (§16). */
+export type AdmitLink = (token: string) => Promise<Verdict>;
+
 /**
  * Checks a download request in the order of §6: token and parameters, expiry, the session, the
- * issuer. Nothing about the session is revealed before the token holds.
+ * issuer. Nothing about the session is revealed before the token holds. A valid link over its rate
+ * limit (`admit`) is refused before the session is read.
  */
 export async function checkDownload(
   sessionId: string,
@@ -174,6 +179,7 @@ export async function checkDownload(
   secrets: string[],
   now: number,
   part: ViewPart = 'html',
+  admit?: AdmitLink,
 ): Promise<DownloadCheck> {
   const invalid = { ok: false, reason: 'invalid' } as const;
   const single = (name: string) => (query.getAll(name).length === 1 ? query.get(name) : null);
@@ -208,6 +214,8 @@ export async function checkDownload(
   const verdict = verifyDownloadToken(token, supplied, secrets, now);
   if (!verdict.ok) return verdict.reason === 'expired' ? { ok: false, reason: 'expired' } : invalid;
   const { claims } = verdict;
+  const admitted = admit ? await admit(token) : undefined;
+  if (admitted && !admitted.ok) return { ok: false, reason: 'limited', retryAfterSeconds: admitted.retryAfterSeconds };
   const session = isUuid(sessionId)
     ? await prisma().session.findFirst({
         where: { id: sessionId, orgId: claims.orgId },

@@ -4,7 +4,7 @@ import { createRequire } from 'node:module';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { prisma } from '../db/client.ts';
-import { checkDownload, signedLinkUrl, type DownloadRefusal, type LinkClaims, type ViewPart } from '../downloads/service.ts';
+import { checkDownload, signedLinkUrl, type AdmitLink, type DownloadCheck, type DownloadRefusal, type LinkClaims, type ViewPart } from '../downloads/service.ts';
 import { sendJson, type Route } from '../http.ts';
 import { countedBytes } from '../metrics.ts';
 import { castHeader } from '../render/files.ts';
@@ -54,6 +54,7 @@ const REFUSED: Record<DownloadRefusal, { status: number; message: string }> = {
   expired: { status: 410, message: 'This link has expired: ask for a new one.' },
   gone: { status: 404, message: 'This session does not exist.' },
   forbidden: { status: 403, message: 'Whoever issued this link may no longer see this session.' },
+  limited: { status: 429, message: 'Too many requests through this link: try again in a moment.' },
 };
 
 const PAGE_HEADERS = {
@@ -108,7 +109,7 @@ async function viewedSession(id: string): Promise<ViewedSession | null> {
 }
 
 /** GET/HEAD /sessions/:id/view (+ /recording, /segment) and the page's assets. */
-export function viewRoute(secrets: string[], now: () => number): Route {
+export function viewRoute(secrets: string[], now: () => number, admit?: AdmitLink): Route {
   return async (req, res, url) => {
     const asset = ASSET_PATH.exec(url.pathname);
     const match = asset ? null : PATH.exec(url.pathname);
@@ -133,9 +134,12 @@ export function viewRoute(secrets: string[], now: () => number): Route {
     } catch {
       sessionId = '';
     }
-    const check = sessionId ? await checkDownload(sessionId, 'VIEW', url.searchParams, secrets, now(), part) : ({ ok: false, reason: 'invalid' } as const);
+    const check: DownloadCheck = sessionId
+      ? await checkDownload(sessionId, 'VIEW', url.searchParams, secrets, now(), part, admit)
+      : { ok: false, reason: 'invalid' };
     if (!check.ok) {
       const { status, message } = REFUSED[check.reason];
+      if (check.retryAfterSeconds !== undefined) res.setHeader('Retry-After', String(check.retryAfterSeconds));
       if (part === 'html') sendPage(res, status, refusalPage(status, message));
       else sendJson(res, status, { message, status });
       return true;

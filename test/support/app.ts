@@ -5,6 +5,7 @@ import { createLogger } from '../../src/logger.ts';
 import { createOrg } from '../../src/orgs.ts';
 import type { Role } from '../../src/generated/prisma/enums.ts';
 import { createTestDatabase, type TestDatabase } from './db.ts';
+import { NO_RATE_LIMITS } from './limits.ts';
 import { postGraphQL, type GraphQLResult } from './graphql.ts';
 
 export type { GraphQLResult } from './graphql.ts';
@@ -58,6 +59,7 @@ export async function startTestApp(env: Record<string, string> = {}, options: Te
     HOST: '127.0.0.1',
     REEL_DATA_DIR: database.dataDir,
     REEL_LOG_LEVEL: 'silent',
+    ...NO_RATE_LIMITS,
     ...(database.databaseUrl && { DATABASE_URL: database.databaseUrl }),
     ...env,
   });

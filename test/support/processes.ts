@@ -7,6 +7,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'vitest';
 import { createTestDatabase, serverUrl, type TestDatabase } from './db.ts';
+import { NO_RATE_LIMITS } from './limits.ts';
 
 /*
  * The real `reel` binary in child processes: a database for them, the command line, and servers
@@ -63,7 +64,7 @@ export async function instance(env: NodeJS.ProcessEnv = {}): Promise<Instance> {
   const childEnv: NodeJS.ProcessEnv = {};
   // The parent's own reel settings must not leak into the child.
   for (const [k, v] of Object.entries(process.env)) if (!/^(REEL_|DATABASE_URL$|PORT$|HOST$)/.test(k)) childEnv[k] = v;
-  Object.assign(childEnv, { REEL_DATA_DIR: dataDir, REEL_LOG_LEVEL: 'warn', HOST: '127.0.0.1' }, env);
+  Object.assign(childEnv, { REEL_DATA_DIR: dataDir, REEL_LOG_LEVEL: 'warn', HOST: '127.0.0.1', ...NO_RATE_LIMITS }, env);
   if (database?.databaseUrl) childEnv.DATABASE_URL = database.databaseUrl;
   return { dataDir, env: childEnv };
 }
