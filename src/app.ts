@@ -11,6 +11,7 @@ import type { Logger } from './logger.ts';
 import { createOrg, operatorViewer } from './orgs.ts';
 import { watch } from './metrics.ts';
 import { SearchIndexer } from './search/indexer.ts';
+import { startRetention } from './sessions/deletion.ts';
 import { backfillEventTimes } from './sessions/time-backfill.ts';
 import { createHttpServer, type ServerOptions } from './server.ts';
 import { ChangeListener } from './sessions/change-listener.ts';
@@ -98,6 +99,7 @@ export async function startServer(
     const address = server.address();
     const port = typeof address === 'object' && address ? address.port : config.port;
     const url = `http://127.0.0.1:${port}`;
+    const retention = config.retentionDays === undefined ? undefined : startRetention(config.retentionDays, logger);
     // Sessions stored before chunks recorded their times get them, in the background.
     let backfillStopped = false;
     const backfill = backfillEventTimes(() => backfillStopped, logger).catch((err: unknown) =>
@@ -111,6 +113,7 @@ export async function startServer(
         // the connections they held become idle, and are closed as they do.
         await hub.close();
         await searchIndexer?.close();
+        await retention?.close();
         backfillStopped = true;
         await backfill;
         await listener.close();

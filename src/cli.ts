@@ -6,11 +6,20 @@ import { loadConfig, type Config } from './config.ts';
 import { badInput, notFound, ReelError } from './errors.ts';
 import { createLogger } from './logger.ts';
 import { createOrg, findOrg, listOrgs } from './orgs.ts';
+import { AuditAction } from './generated/prisma/enums.ts';
 import type { Role } from './generated/prisma/enums.ts';
+
+const AUDIT_ACTIONS = Object.values(AuditAction);
 
 function positive(value: string): number {
   const n = Number(value);
   if (!/^\d+$/.test(value) || n < 1 || n > 100) throw new InvalidArgumentError('a whole number from 1 to 100');
+  return n;
+}
+
+function wholeDays(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n > 100_000) throw new InvalidArgumentError('a whole number of days from 0 to 100000');
   return n;
 }
 
@@ -189,6 +198,36 @@ export async function runCli(argv: readonly string[], io: CliIO): Promise<number
         const { searchSessions } = await import('./search/cli.ts');
         const org = await findOrg(opts.org);
         await searchSessions(org.id, text, { sessions: opts.sessions, hits: opts.hits, json: Boolean(opts.json) }, out);
+      }),
+    );
+
+  program
+    .command('audit')
+    .description("the organisation's audit trail, newest first (spec §15)")
+    .requiredOption('--org <org>', 'organisation id or name')
+    .option('--session <id>', 'only events of this session')
+    .addOption(new Option('--action <action>', 'only this action').choices(AUDIT_ACTIONS))
+    .option('--json', 'one JSON object per event, a line each')
+    .action((opts: { org: string; session?: string; action?: AuditAction; json?: boolean }) =>
+      withDatabase(async () => {
+        const { printAudit } = await import('./audit/cli.ts');
+        const org = await findOrg(opts.org);
+        await printAudit(org.id, { sessionId: opts.session ?? null, action: opts.action ?? null }, Boolean(opts.json), out);
+      }),
+    );
+
+  program
+    .command('prune')
+    .description('delete the sessions that ended more than <days> days ago (never open ones); the last line says how many')
+    .requiredOption('--org <org>', 'organisation id or name')
+    .requiredOption('--older-than <days>', 'age in days, counted from the end of a session', wholeDays)
+    .option('--dry-run', 'count them, delete nothing')
+    .action((opts: { org: string; olderThan: number; dryRun?: boolean }) =>
+      withDatabase(async () => {
+        const { purgeSessions } = await import('./sessions/deletion.ts');
+        const org = await findOrg(opts.org);
+        const n = await purgeSessions({ orgId: org.id, olderThanDays: opts.olderThan, dryRun: Boolean(opts.dryRun), actor: 'cli' });
+        out(opts.dryRun ? `${n} sessions would be purged\n` : `${n} sessions purged\n`);
       }),
     );
 

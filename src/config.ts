@@ -34,6 +34,10 @@ export interface Config {
   rateLimitPerSecond: number;
   ingestRateLimitPerSecond: number;
   linkRateLimitPerMinute: number;
+  /** Sessions that ended more than this many days ago are purged, at start and hourly (REEL_RETENTION_DAYS; undefined: kept). */
+  retentionDays: number | undefined;
+  /** Proxies in front of reel whose X-Forwarded-For entries are believed for the audit trail's clientIp (0: none). */
+  trustedProxyHops: number;
   /** Origins whose pages may call the API from a browser (REEL_CORS_ORIGINS); none by default. */
   corsOrigins: string[];
   /** Required as a Bearer token by /metrics when set (REEL_METRICS_TOKEN). */
@@ -83,6 +87,8 @@ const schema = z.object({
   REEL_RATE_LIMIT_PER_SECOND: intIn(0, 1_000_000).default(50),
   REEL_INGEST_RATE_LIMIT_PER_SECOND: intIn(0, 1_000_000).default(1000),
   REEL_LINK_RATE_LIMIT_PER_MINUTE: intIn(0, 1_000_000).default(60),
+  REEL_TRUSTED_PROXY_HOPS: intIn(0, 10).default(0),
+  REEL_RETENTION_DAYS: intIn(1, 100_000).optional(),
   REEL_SEARCH_INDEXER: z.enum(['on', 'off']).default('on'),
   REEL_METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   REEL_CORS_ORIGINS: z
@@ -132,6 +138,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     maxConnections: e.REEL_MAX_CONNECTIONS,
     maxSubscriptionsPerKey: e.REEL_MAX_SUBSCRIPTIONS_PER_KEY,
     searchIndexer: e.REEL_SEARCH_INDEXER === 'on',
+    trustedProxyHops: e.REEL_TRUSTED_PROXY_HOPS,
+    retentionDays: e.REEL_RETENTION_DAYS,
     rateLimitPerSecond: e.REEL_RATE_LIMIT_PER_SECOND,
     ingestRateLimitPerSecond: e.REEL_INGEST_RATE_LIMIT_PER_SECOND,
     linkRateLimitPerMinute: e.REEL_LINK_RATE_LIMIT_PER_MINUTE,

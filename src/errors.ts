@@ -52,6 +52,9 @@ export const tooManySubscriptions = (limit: number) =>
     { limit },
   );
 
+/** A read of a session's events that a deletion of the session cut short (spec §15). */
+export const sessionDeletedWhileRead = () => new ReelError('NOT_FOUND', 'the session was deleted while its events were read');
+
 /** Events for a session that was closed. */
 export const sessionClosed = () => new ReelError('SESSION_CLOSED', 'the session is closed; no more events');
 

@@ -11,6 +11,7 @@ import { selfContainedGraphiQL } from './graphiql.ts';
 import { database } from './db/client.ts';
 import type { Context } from './graphql/builder.ts';
 import { Limits } from './limits/limits.ts';
+import { clientIp } from './client-ip.ts';
 import { maskErrors } from './graphql/mask-errors.ts';
 import { usePageSizeLimit } from './graphql/pagination.ts';
 import { schema } from './graphql/schema.ts';
@@ -104,10 +105,12 @@ export function createGraphQL(
     ],
     context: async (initial) => {
       // Over HTTP the key is in the request's header; over WebSocket, in connection_init's payload.
-      const { request, connectionParams } = initial as { request?: Request; connectionParams?: Record<string, unknown> };
+      const { request, connectionParams, req } = initial as { request?: Request; connectionParams?: Record<string, unknown>; req?: http.IncomingMessage };
       const header = request ? request.headers.get('authorization') : connectionParams?.Authorization;
       const key = bearerKey(typeof header === 'string' ? header : null);
-      const viewer = key ? await keys.viewer(key) : null;
+      const known = key ? await keys.viewer(key) : null;
+      // The cached viewer is shared by requests: this request's own copy carries its client's address.
+      const viewer = known && { ...known, clientIp: req ? clientIp(req, config.trustedProxyHops) : null };
       // Over the limit: RATE_LIMITED, with 429 and Retry-After over HTTP (the error's `http`).
       if (viewer && options.limits) await options.limits.admitKey(viewer);
       return { viewer, config, downloadSecrets, now, live: options.live };

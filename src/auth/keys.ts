@@ -1,6 +1,8 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
+import { auditWith, type Actor } from '../audit/audit.ts';
 import { prisma } from '../db/client.ts';
+import type { Prisma } from '../generated/prisma/client.ts';
 import type { Role } from '../generated/prisma/enums.ts';
 import { isUuid } from '../uuid.ts';
 
@@ -15,6 +17,8 @@ export interface Viewer {
   email: string | null;
   name: string | null;
   groups: string[];
+  /** The client's address, for the audit trail (set per request; see server.ts). */
+  clientIp?: string | null;
 }
 
 const KEY_PREFIX = 'reel_';
@@ -34,9 +38,9 @@ export interface NewKey {
 }
 
 /** Creates an API key and returns it with the plain key, which is never stored or shown again. */
-export async function createApiKey(input: NewKey): Promise<{ id: string; key: string }> {
+export async function createApiKey(input: NewKey, actor: Actor = 'cli'): Promise<{ id: string; key: string }> {
   const key = KEY_PREFIX + randomBytes(32).toString('base64url');
-  const row = await prisma().apiKey.create({
+  const create = (tx: Prisma.TransactionClient) => tx.apiKey.create({
     data: {
       orgId: input.orgId,
       role: input.role,
@@ -49,6 +53,12 @@ export async function createApiKey(input: NewKey): Promise<{ id: string; key: st
     },
     select: { id: true },
   });
+  const row = await auditWith(create, ({ id }) => ({
+    orgId: input.orgId,
+    action: 'KEY_CREATED',
+    actor,
+    details: { keyId: id, role: input.role, subject: input.subject },
+  }));
   return { id: row.id, key };
 }
 
@@ -66,13 +76,16 @@ export function listApiKeys(orgId: string) {
  * stored, marked revoked (download links it issued are refused from then on); revoking it again
  * keeps the first revocation's time.
  */
-export async function revokeApiKey(idOrKey: string): Promise<{ id: string; revokedAt: Date } | null> {
+export async function revokeApiKey(idOrKey: string, actor: Actor = 'cli'): Promise<{ id: string; revokedAt: Date } | null> {
   const where = isUuid(idOrKey) ? { id: idOrKey } : { keyHash: hashKey(idOrKey) };
-  const key = await prisma().apiKey.findUnique({ where, select: { id: true, revokedAt: true } });
+  const key = await prisma().apiKey.findUnique({ where, select: { id: true, orgId: true, revokedAt: true, role: true, subject: true } });
   if (!key) return null;
   if (key.revokedAt) return { id: key.id, revokedAt: key.revokedAt };
   const revokedAt = new Date();
-  await prisma().apiKey.update({ where: { id: key.id }, data: { revokedAt } });
+  await auditWith(
+    (tx) => tx.apiKey.update({ where: { id: key.id }, data: { revokedAt } }),
+    () => ({ orgId: key.orgId, action: 'KEY_REVOKED', actor, details: { keyId: key.id, role: key.role, subject: key.subject } }),
+  );
   return { id: key.id, revokedAt };
 }
 

@@ -176,7 +176,8 @@ export class LiveHub {
   private changed(change: SessionChange): void {
     const feed = this.feeds.get(change.sessionId);
     // A close leaves the count as it was: `>=` wakes the feed for it.
-    if (feed && change.eventCount >= feed.events) this.markDirty(feed);
+    // A deleted session's feed reads nothing, and its subscribers end with NOT_FOUND.
+    if (feed && (change.deleted || change.eventCount >= feed.events)) this.markDirty(feed);
   }
 
   /** Notifications may have been missed (the listener reconnected): every feed reads again. */

@@ -220,7 +220,7 @@ export class SearchIndexer {
 
   static start(changes: ChangeListener, logger: Logger): SearchIndexer {
     const indexer = new SearchIndexer(logger);
-    changes.add({ changed: (change) => indexer.enqueue(change.sessionId), missed: () => indexer.sweep() });
+    changes.add({ changed: (change) => change.deleted || indexer.enqueue(change.sessionId), missed: () => indexer.sweep() });
     indexer.sweep();
     return indexer;
   }

@@ -14,14 +14,21 @@ export function notifyEvents(idSql: string, eventCountSql: string): string {
   return `pg_notify('${CHANGES_CHANNEL}', ${idSql}::text || ' ' || ${eventCountSql}::text)`;
 }
 
-/** A change as notified: the session and how many events it holds now. */
+/** SQL for a pg_notify that the session whose id the SQL expression gives was deleted (spec §15). */
+export function notifyDeleted(idSql: string): string {
+  return `pg_notify('${CHANGES_CHANNEL}', ${idSql}::text || ' deleted')`;
+}
+
+/** A change as notified: the session and how many events it holds now, or that it was deleted. */
 export interface SessionChange {
   sessionId: string;
   eventCount: number;
+  deleted?: true;
 }
 
 /** The change a notification's payload names; undefined for a payload that is not one. */
 export function parseChange(payload: string): SessionChange | undefined {
-  const match = /^([0-9a-f-]{36}) (\d+)$/.exec(payload);
-  return match ? { sessionId: match[1]!, eventCount: Number(match[2]) } : undefined;
+  const match = /^([0-9a-f-]{36}) (\d+|deleted)$/.exec(payload);
+  if (!match) return undefined;
+  return match[2] === 'deleted' ? { sessionId: match[1]!, eventCount: 0, deleted: true } : { sessionId: match[1]!, eventCount: Number(match[2]) };
 }

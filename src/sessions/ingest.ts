@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import stringify from 'safe-stable-stringify';
+import { audit, auditWith } from '../audit/audit.ts';
 import type { Viewer } from '../auth/keys.ts';
 import { prisma } from '../db/client.ts';
 import { badInput, conflict, notFound, sessionClosed } from '../errors.ts';
@@ -169,7 +170,7 @@ export async function openSession(viewer: Viewer, input: OpenSessionInput) {
   const script = input.script ?? null;
   const review = input.review;
   try {
-    const session = await prisma().session.create({
+    const create = (tx: Prisma.TransactionClient) => tx.session.create({
       data: {
         ...(input.id && { id: input.id }),
         orgId: viewer.orgId,
@@ -225,6 +226,13 @@ export async function openSession(viewer: Viewer, input: OpenSessionInput) {
         }),
       },
     });
+    const session = await auditWith(create, (created) => ({
+      orgId: viewer.orgId,
+      action: 'SESSION_OPENED',
+      actor: viewer,
+      sessionId: created.id,
+      details: { roleName: created.roleName, type: created.type, verb: created.verb, status: created.status },
+    }));
     // Its script is searchable at once: the indexer hears of the session now rather than at its next
     // look for pending ones (or the first append). Best effort: that look finds it anyway.
     if (script !== null) {
@@ -396,10 +404,12 @@ export async function closeSession(viewer: Viewer, sessionId: string, input: Clo
     if (endDate < session.startDate) throw badInput('endDate must not be before startDate', { field: 'endDate' });
     const eventSize = Number(session.inputBytes + session.outputBytes + session.errorBytes);
     const previousGuardrails = Array.isArray(session.guardrailsInfo) ? session.guardrailsInfo : [];
+    const status = input?.status ?? 'DONE';
+    await audit(tx, { orgId: viewer.orgId, action: 'SESSION_CLOSED', actor: viewer, sessionId, details: { status, exitCode: input?.exitCode ?? session.exitCode } });
     return tx.session.update({
       where: { id: sessionId },
       data: {
-        status: input?.status ?? 'DONE',
+        status,
         endDate,
         exitCode: input?.exitCode ?? session.exitCode,
         metrics: storedMetrics(input?.metrics, session.metrics, eventSize) as Prisma.InputJsonValue,

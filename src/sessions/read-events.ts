@@ -1,4 +1,5 @@
 import { queryRows, readChunkPage, windowStart, type ChunkKey, type ChunkRow, type PageBuffer, type PageLimit } from './chunk-storage.ts';
+import { sessionDeletedWhileRead } from '../errors.ts';
 import { decodeEvents } from './codec.ts';
 import type { EventType, SessionEvent } from './event.ts';
 import type { TimeWindow } from './time-window.ts';
@@ -82,7 +83,8 @@ export async function* readEventBatches(
   let pages = 0;
   const pageBytes = options.pageBytes ?? PAGE_BYTES;
   let limit: PageLimit = { chunks: FIRST_PAGE_CHUNKS, bytes: pageBytes };
-  const read = (after?: ChunkKey) => readChunkPage(sessionId, after, limit, buffers?.[pages++ % 2]);
+  let reads = 0;
+  const read = (after?: ChunkKey) => (reads++, readChunkPage(sessionId, after, limit, buffers?.[pages++ % 2]));
   const window = options.window;
   const plan = window ? await planWindow(sessionId, window) : { empty: false, ordered: false };
   if (plan.empty) return;
@@ -90,10 +92,12 @@ export async function* readEventBatches(
   const to = window?.to ?? Infinity;
   const end = { reached: false };
   let next: Promise<ChunkRow[]> | undefined = read(plan.after);
+  let rowsRead = 0;
   try {
     while (next) {
       const rows = await next;
       next = undefined;
+      rowsRead += rows.length;
       const bytes = rows.reduce((n, row) => n + row.data.length, 0);
       // A page cut short by neither limit was the last.
       if (rows.length > 0 && (rows.length === limit.chunks || bytes >= limit.bytes)) {
@@ -105,10 +109,18 @@ export async function* readEventBatches(
         if (end.reached) return;
       }
     }
+    // One page is one statement: whole as of its moment. A read of several pages, or one that found
+    // nothing, may have met a deletion of the session (spec §15): it ends with an error, not short.
+    if (reads > 1 || rowsRead === 0) await assertStillStored(sessionId);
   } finally {
     // A reader that stops early leaves the page read ahead to finish unobserved.
     next?.catch(() => {});
   }
+}
+
+async function assertStillStored(sessionId: string): Promise<void> {
+  const [row] = await queryRows<{ one: number }>('SELECT 1 AS one FROM sessions WHERE id = $1::uuid', [sessionId]);
+  if (!row) throw sessionDeletedWhileRead();
 }
 
 /** readEventBatches, an event at a time. */

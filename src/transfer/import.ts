@@ -4,6 +4,7 @@ import { Assembler } from 'stream-json/assembler.js';
 import type { Token } from 'stream-json/parser.js';
 import { prisma } from '../db/client.ts';
 import { badInput } from '../errors.ts';
+import { auditInsert } from '../audit/audit.ts';
 import { withChunkTx } from '../sessions/chunk-storage.ts';
 import type { EncodedChunk } from '../sessions/codec.ts';
 import { appendTimes, NO_EVENTS } from '../sessions/event-times.ts';
@@ -282,6 +283,8 @@ async function writeSession(s: ImportedSession, spool: EventSpool, orgId: string
         if (found?.org_id !== orgId) throw new RecordError('a session with this id exists in another organisation');
         return 'skipped';
       }
+      const opened = { imported: true, roleName: s.roleName, type: s.type, verb: s.verb, status: s.status };
+      await tx.query(...auditInsert([{ orgId, action: 'SESSION_OPENED', actor: 'cli', sessionId: s.id, details: opened }]));
       if (review) {
         const { groups, ...reviewAttributes } = review;
         await tx.query(...insertRow('reviews', { ...reviewAttributes, sessionId: s.id, createdAt: review.createdAt ?? new Date() }));
