@@ -160,7 +160,10 @@ export function createHttpServer(config: Config, logger: Logger, live: LiveHub, 
     },
     async (req, res) => {
       const started = process.hrtime.bigint();
-      const url = new URL(req.url ?? '/', 'http://localhost');
+      // A request target that is no URL at all (`http://x:99999/`, `http://[`) is the client's mistake: 400.
+      const target = req.url ?? '/';
+      const parsable = URL.canParse(target, 'http://localhost');
+      const url = new URL(parsable ? target : '/(invalid)', 'http://localhost');
       res.on('close', () => {
         httpRequestDuration.observe(
           { route: routeTemplate(url.pathname), method: METHODS.has(req.method ?? '') ? req.method! : 'other', status: String(res.statusCode) },
@@ -180,6 +183,7 @@ export function createHttpServer(config: Config, logger: Logger, live: LiveHub, 
       // Every answer: no content sniffing, no framing, no referrer (links carry tokens).
       for (const [name, value] of SECURITY_HEADERS) res.setHeader(name, value);
       try {
+        if (!parsable) return sendJson(res, 400, { message: 'bad request', status: 400 });
         if (url.pathname === '/healthz') return sendJson(res, 200, { status: 'ok' });
         if (url.pathname === '/metrics') return await serveMetrics(req, res, config.metricsToken);
         if (url.pathname === '/graphql' || url.pathname.startsWith('/graphql/')) {

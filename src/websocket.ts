@@ -16,10 +16,13 @@ interface Envelope {
   subscribe: (args: ExecutionArgs) => unknown;
 }
 
-/** An operation refused before it ran, as over HTTP but without the HTTP status and headers. */
+/**
+ * An operation refused before it ran (it did not parse, or was over a limit or a rate), as over HTTP
+ * but without the HTTP status and headers, and with a code.
+ */
 function refusal(err: GraphQLError): GraphQLError {
-  const { http: _http, ...extensions } = err.extensions;
-  return new GraphQLError(err.message, { extensions });
+  const { http: _http, ...extensions } = err.extensions ?? {};
+  return new GraphQLError(err.message, { extensions: { code: 'BAD_USER_INPUT', ...extensions } });
 }
 
 /**
@@ -35,7 +38,12 @@ export function attachWebSocket(
 ): { close(): void } {
   const wss = new WebSocketServer({ noServer: true, maxPayload: maxMessageBytes });
   server.on('upgrade', (req, socket, head) => {
-    if (new URL(req.url ?? '/', 'http://localhost').pathname !== '/graphql') {
+    const target = req.url ?? '/';
+    if (!URL.canParse(target, 'http://localhost')) {
+      socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      return;
+    }
+    if (new URL(target, 'http://localhost').pathname !== '/graphql') {
       socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
       return;
     }
@@ -56,8 +64,19 @@ export function attachWebSocket(
           params,
           connectionParams: ctx.connectionParams,
         });
-        const document = parse(params.query);
-        const errors = validate(schema, document);
+        let document;
+        let errors;
+        try {
+          document = parse(params.query);
+          errors = validate(schema, document);
+        } catch (err) {
+          // A document that does not parse, or is over a limit (graphql-armor's depth, aliases and cost
+          // rules throw while validating), or so deeply nested that the parser overflows the stack: the
+          // operation's error, not the socket's end.
+          if (err instanceof Error && err.name === 'GraphQLError') return [refusal(err as GraphQLError)];
+          if (err instanceof RangeError) return [new GraphQLError('The document is nested too deeply.', { extensions: { code: 'BAD_USER_INPUT' } })];
+          throw err;
+        }
         if (errors.length > 0) return errors;
         let contextValue;
         try {
@@ -65,7 +84,7 @@ export function attachWebSocket(
         } catch (err) {
           // A refusal of the whole operation (RATE_LIMITED), masked by yoga as over HTTP, is the
           // operation's error, not the socket's end.
-          if (err instanceof GraphQLError) return [refusal(err)];
+          if (err instanceof Error && err.name === 'GraphQLError') return [refusal(err as GraphQLError)];
           throw err;
         }
         return { schema, operationName: params.operationName, document, variableValues: params.variables, contextValue, rootValue: { execute, subscribe } satisfies Envelope };

@@ -35,6 +35,20 @@ export function maskErrors(logger: Logger): MaskError {
     if (original instanceof Error && original.name === 'PothosValidationError') {
       return new GraphQLError(original.message, { ...location, extensions: { code: 'BAD_USER_INPUT' } });
     }
+    // A bare JSON SyntaxError, not raised inside an operation, is the request's own: yoga parses
+    // `variables` and `extensions` of a GET query string or a form body with JSON.parse and lets
+    // its error through unwrapped (found by the fuzz run, docs/fuzz.md). A 400, not a masked 500.
+    if (!graphqlError && original instanceof SyntaxError) {
+      return new GraphQLError('The request\'s variables or extensions are not valid JSON.', {
+        extensions: { code: 'BAD_USER_INPUT', http: { status: 400 } },
+      });
+    }
+    // graphql-js parses recursively: a value nested a few thousand levels deep (`id: [[[[…]]]]`)
+    // overflows the stack while the document is parsed, before any limit can look at it. Raised
+    // there, not inside an operation, it is the document's fault (found by the fuzz run).
+    if (!graphqlError && original instanceof RangeError && /call stack/i.test(original.message)) {
+      return new GraphQLError('The document is nested too deeply.', { extensions: { code: 'BAD_USER_INPUT', http: { status: 400 } } });
+    }
     logger.error({ err: original, path: graphqlError?.path }, 'unexpected error');
     return new GraphQLError(message, { ...location, extensions: { code: 'INTERNAL_SERVER_ERROR' } });
   };

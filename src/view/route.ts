@@ -120,7 +120,7 @@ export function viewRoute(secrets: string[], now: () => number, admit?: AdmitLin
       return true;
     }
     if (asset) {
-      const file = ASSETS[asset[1]!];
+      const file = Object.hasOwn(ASSETS, asset[1]!) ? ASSETS[asset[1]!] : undefined; // not `constructor` and the like
       if (!file) return false;
       const body = await fs.promises.readFile(file.file);
       res.writeHead(200, { 'Content-Type': file.type, 'Content-Length': body.length, 'Cache-Control': 'public, max-age=3600', 'X-Content-Type-Options': 'nosniff' });
