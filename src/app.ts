@@ -3,6 +3,7 @@ import type http from 'node:http';
 import path from 'node:path';
 import { createApiKey } from './auth/keys.ts';
 import type { Config } from './config.ts';
+import { auditWaiting, flushAudit, useAuditLogger } from './audit/log.ts';
 import { setDatabase } from './db/client.ts';
 import { openMigratedDatabase, type Database } from './db/index.ts';
 import { loadDemoSessions } from './demo.ts';
@@ -74,6 +75,7 @@ export async function startServer(
   options: ServerOptions & { out?: (line: string) => void; bootstrap?: boolean } = {},
 ): Promise<RunningServer> {
   const db = await openAppDatabase(config, logger);
+  useAuditLogger(logger);
   let changes: ChangeListener | undefined;
   let live: LiveHub | undefined;
   let indexer: SearchIndexer | undefined;
@@ -90,7 +92,7 @@ export async function startServer(
     watch({ liveSubscriptions: () => hub.subscriptions(), pool: db.pool });
     if (config.searchIndexer) indexer = SearchIndexer.start(listener, logger);
     const searchIndexer = indexer;
-    watch({ searchQueue: () => searchIndexer?.pending ?? 0 });
+    watch({ searchQueue: () => searchIndexer?.pending ?? 0, auditQueue: auditWaiting });
     const { server, closeWebSockets } = createHttpServer(config, logger, hub, options);
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -124,6 +126,7 @@ export async function startServer(
         await closed;
         clearTimeout(timer);
         clearInterval(idle);
+        await flushAudit(); // the reads and links of the last requests
         await db.close();
         setDatabase(undefined);
       })());

@@ -57,18 +57,32 @@ export const rateLimitFailures = new client.Counter({
   registers: [registry],
 });
 
-/** A response body, its bytes counted under `format` as they are sent. */
-export async function* countedBytes(format: string, body: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
+export const auditWriteFailures = new client.Counter({
+  name: 'reel_audit_write_failures_total',
+  help: 'Audit events of reads and links whose batch could not be written (they are kept and retried).',
+  registers: [registry],
+});
+
+export const auditDropped = new client.Counter({
+  name: 'reel_audit_events_dropped_total',
+  help: 'Audit events refused because too many were waiting to be written (the database kept failing).',
+  registers: [registry],
+});
+
+/** A response body, its bytes counted under `format` as they are sent (and told to `sent`, for the audit trail). */
+export async function* countedBytes(format: string, body: AsyncIterable<Uint8Array>, sent?: (bytes: number) => void): AsyncGenerator<Uint8Array> {
   const counter = downloadBytes.labels({ format });
   for await (const chunk of body) {
     yield chunk;
     counter.inc(chunk.length);
+    sent?.(chunk.length);
   }
 }
 
 /** What the gauges read when Prometheus scrapes: the running server's live hub and pool. */
 interface Sources {
   liveSubscriptions?: () => number;
+  auditQueue?: () => number;
   searchQueue?: () => number;
   pool?: Pool;
 }
@@ -78,6 +92,15 @@ const sources: Sources = {};
 export function watch(next: Sources): void {
   Object.assign(sources, next);
 }
+
+new client.Gauge({
+  name: 'reel_audit_queue',
+  help: 'Audit events of reads and links this server has queued and not yet written (written every 200 ms).',
+  registers: [registry],
+  collect() {
+    this.set(sources.auditQueue?.() ?? 0);
+  },
+});
 
 new client.Gauge({
   name: 'reel_live_subscriptions',

@@ -12,6 +12,7 @@ import { database } from './db/client.ts';
 import type { Context } from './graphql/builder.ts';
 import { Limits } from './limits/limits.ts';
 import { clientIp } from './client-ip.ts';
+import { recordAudit } from './audit/log.ts';
 import { maskErrors } from './graphql/mask-errors.ts';
 import { usePageSizeLimit } from './graphql/pagination.ts';
 import { schema } from './graphql/schema.ts';
@@ -113,7 +114,13 @@ export function createGraphQL(
       const viewer = known && { ...known, clientIp: req ? clientIp(req, config.trustedProxyHops) : null };
       // Over the limit: RATE_LIMITED, with 429 and Retry-After over HTTP (the error's `http`).
       if (viewer && options.limits) await options.limits.admitKey(viewer);
-      return { viewer, config, downloadSecrets, now, live: options.live };
+      const read = new Set<string>();
+      const auditRead = (sessionId: string, how: string) => {
+        if (!viewer || read.has(sessionId)) return;
+        read.add(sessionId);
+        recordAudit({ orgId: viewer.orgId, action: 'STREAM_READ', actor: viewer, sessionId, details: { how } });
+      };
+      return { viewer, config, downloadSecrets, now, live: options.live, auditRead };
     },
     maskedErrors: { maskError: maskErrors(logger) },
   });
@@ -147,8 +154,8 @@ export function createHttpServer(config: Config, logger: Logger, live: LiveHub, 
     const length = req.headers['content-length'];
     return length !== undefined && /^\d+$/.test(length) && Number(length) <= config.maxRequestBytes;
   };
-  const admitLink = (token: string) => limits.admitLink(token);
-  const routes: Route[] = [downloadRoute(secrets, now, admitLink), viewRoute(secrets, now, admitLink)];
+  const linkHooks = { admit: (token: string) => limits.admitLink(token), clientIp: (req: http.IncomingMessage) => clientIp(req, config.trustedProxyHops) };
+  const routes: Route[] = [downloadRoute(secrets, now, linkHooks), viewRoute(secrets, now, linkHooks)];
   // Slow clients: headers must arrive within headersTimeout and a whole request (its body too) within
   // requestTimeout, checked every second, or the connection is answered 408 and closed. Neither
   // applies to a response: a download or a subscription that the client reads slowly goes on.

@@ -17,7 +17,13 @@ export type { AuditAction };
  * Who acted: an API key's viewer (with the client's address), the operator at the command line, or
  * the server itself purging by REEL_RETENTION_DAYS.
  */
-export type Actor = Viewer | 'cli' | 'retention';
+export type Actor = Viewer | 'cli' | 'retention' | Anonymous;
+
+/** Someone without a key: a refused link's requester, known by address only. */
+export interface Anonymous {
+  anonymous: true;
+  clientIp: string | null;
+}
 
 export interface AuditEntry {
   orgId: string;
@@ -25,6 +31,8 @@ export interface AuditEntry {
   actor: Actor;
   sessionId?: string | null;
   details?: Record<string, unknown>;
+  /** When it happened (default: when it is stored); events written in batches carry their own. */
+  time?: Date;
 }
 
 /** The command line acts as the operator: no key, the host's user in `details`. */
@@ -39,7 +47,8 @@ function osUser(): string {
 /** The row of an entry. */
 export function auditRow(entry: AuditEntry): Prisma.AuditEventCreateManyInput {
   const { actor } = entry;
-  const viewer = typeof actor === 'string' ? null : actor;
+  const viewer = typeof actor === 'string' || 'anonymous' in actor ? null : actor;
+  const anonymous = typeof actor === 'object' && 'anonymous' in actor ? actor : null;
   const details =
     actor === 'cli' ? { ...entry.details, via: 'cli', osUser: osUser() } : actor === 'retention' ? { ...entry.details, via: 'REEL_RETENTION_DAYS' } : entry.details;
   return {
@@ -47,9 +56,10 @@ export function auditRow(entry: AuditEntry): Prisma.AuditEventCreateManyInput {
     action: entry.action,
     sessionId: entry.sessionId ?? null,
     actorKeyId: viewer?.keyId ?? null,
-    actorSubject: viewer ? viewer.subject : `reel-${actor as string}`,
+    actorSubject: viewer ? viewer.subject : anonymous ? null : `reel-${actor as string}`,
     actorRole: viewer?.role ?? null,
-    clientIp: viewer?.clientIp ?? null,
+    clientIp: viewer?.clientIp ?? anonymous?.clientIp ?? null,
+    ...(entry.time && { time: entry.time }),
     details: details === undefined ? Prisma.DbNull : (details as Prisma.InputJsonValue),
   };
 }
@@ -60,11 +70,13 @@ export function auditInsert(entries: readonly AuditEntry[]): [string, unknown[]]
   const values = entries.map((entry) => {
     const row = auditRow(entry);
     const at = params.length;
-    params.push(row.orgId, row.action, row.sessionId, row.actorKeyId, row.actorSubject, row.actorRole, row.clientIp, row.details === Prisma.DbNull ? null : JSON.stringify(row.details));
-    return `($${at + 1}::uuid, $${at + 2}::"AuditAction", $${at + 3}::uuid, $${at + 4}::uuid, $${at + 5}, $${at + 6}, $${at + 7}, $${at + 8}::jsonb)`;
+    const details = row.details === Prisma.DbNull ? null : JSON.stringify(row.details);
+    params.push(row.orgId, row.action, row.sessionId, row.actorKeyId, row.actorSubject, row.actorRole, row.clientIp, details, entry.time ?? new Date());
+    const p = (k: number) => `$${at + k}`;
+    return `(${p(1)}::uuid, ${p(2)}::"AuditAction", ${p(3)}::uuid, ${p(4)}::uuid, ${p(5)}, ${p(6)}, ${p(7)}, ${p(8)}::jsonb, ${p(9)}::timestamptz)`;
   });
   return [
-    `INSERT INTO audit_events (org_id, action, session_id, actor_key_id, actor_subject, actor_role, client_ip, details) VALUES ${values.join(', ')}`,
+    `INSERT INTO audit_events (org_id, action, session_id, actor_key_id, actor_subject, actor_role, client_ip, details, time) VALUES ${values.join(', ')}`,
     params,
   ];
 }
@@ -85,6 +97,12 @@ export function auditWith<T>(change: (tx: Prisma.TransactionClient) => Promise<T
     return result;
   });
 }
+
+/**
+ * Newest first: by the time each event happened, then by id (events of reads are written in batches,
+ * so ids alone would put a read after a change that followed it).
+ */
+export const AUDIT_ORDER = [{ time: 'desc' }, { id: 'desc' }] satisfies Prisma.AuditEventOrderByWithRelationInput[];
 
 export interface AuditFilter {
   action?: AuditAction | null;

@@ -1,5 +1,5 @@
 import { prisma } from '../db/client.ts';
-import { auditWhere, type AuditFilter } from './audit.ts';
+import { AUDIT_ORDER, auditWhere, type AuditFilter } from './audit.ts';
 
 const PAGE = 1000;
 
@@ -11,13 +11,14 @@ const PAGE = 1000;
  */
 export async function printAudit(orgId: string, filter: AuditFilter, json: boolean, out: (text: string) => void): Promise<number> {
   const where = auditWhere(orgId, filter);
-  let before: bigint | undefined;
+  let last: { id: bigint } | undefined;
   let count = 0;
   for (;;) {
     const rows = await prisma().auditEvent.findMany({
-      where: before === undefined ? where : { AND: [where, { id: { lt: before } }] },
-      orderBy: { id: 'desc' },
+      where,
+      orderBy: AUDIT_ORDER,
       take: PAGE,
+      ...(last && { cursor: { id: last.id }, skip: 1 }),
     });
     for (const e of rows) {
       if (json) {
@@ -29,6 +30,6 @@ export async function printAudit(orgId: string, filter: AuditFilter, json: boole
     }
     count += rows.length;
     if (rows.length < PAGE) return count;
-    before = rows.at(-1)!.id;
+    last = rows.at(-1)!;
   }
 }

@@ -7,7 +7,7 @@ import { castHeader, downloadFormatFor, renderDownload } from '../render/files.t
 import { readEventBatches } from '../sessions/read-events.ts';
 import { isEmptyWindow } from '../sessions/time-window.ts';
 import { contentDisposition } from './filename.ts';
-import { checkDownload, type AdmitLink, type DownloadRefusal } from './service.ts';
+import { auditLinkRefusal, auditLinkUse, checkDownload, type DownloadRefusal, type LinkHooks } from './service.ts';
 
 // A window of no time holds no events.
 async function* emptyBatches(): AsyncGenerator<never> {}
@@ -30,7 +30,7 @@ function refuse(res: http.ServerResponse, reason: DownloadRefusal, retryAfterSec
 }
 
 /** GET/HEAD /api/sessions/:id/download and /download/script: the file behind a signed link, streamed. */
-export function downloadRoute(secrets: string[], now: () => number, admit?: AdmitLink): Route {
+export function downloadRoute(secrets: string[], now: () => number, hooks: LinkHooks = {}): Route {
   return async (req: http.IncomingMessage, res: http.ServerResponse, url: URL) => {
     const match = PATH.exec(url.pathname);
     if (!match) return false;
@@ -47,12 +47,16 @@ export function downloadRoute(secrets: string[], now: () => number, admit?: Admi
       return true;
     }
     const target = match[2] ? 'SCRIPT' : 'EVENT_STREAM';
-    const check = await checkDownload(sessionId, target, url.searchParams, secrets, now(), 'html', admit);
+    const check = await checkDownload(sessionId, target, url.searchParams, secrets, now(), 'html', hooks.admit);
+    const clientIp = hooks.clientIp?.(req) ?? null;
     if (!check.ok) {
       refuse(res, check.reason, check.retryAfterSeconds);
+      await auditLinkRefusal(sessionId, res.statusCode, check.reason, { clientIp, part: target === 'SCRIPT' ? 'script' : 'download' });
       return true;
     }
     const { session, params } = check;
+    let sent = 0;
+    auditLinkUse(res, session.id, check.link, { clientIp, part: target === 'SCRIPT' ? 'script' : downloadFormatFor(params.extension) }, () => sent);
     const headers = {
       'Cache-Control': 'no-store',
       'X-Content-Type-Options': 'nosniff',
@@ -66,7 +70,10 @@ export function downloadRoute(secrets: string[], now: () => number, admit?: Admi
         'Content-Disposition': contentDisposition(session.roleName, session.id, 'txt', new Date(now())),
       });
       res.end(req.method === 'HEAD' ? undefined : body);
-      if (req.method !== 'HEAD') downloadBytes.labels({ format: 'script' }).inc(body.length);
+      if (req.method !== 'HEAD') {
+        downloadBytes.labels({ format: 'script' }).inc(body.length);
+        sent = body.length;
+      }
       return true;
     }
     const events = isEmptyWindow(params.window) ? emptyBatches() : readEventBatches(session.id, params.types, { reusePages: true, window: params.window });
@@ -89,7 +96,7 @@ export function downloadRoute(secrets: string[], now: () => number, admit?: Admi
     // Backpressure end to end: the generator is pulled only as fast as the socket drains, and a
     // client that goes away destroys the pipeline, which ends the generator and its database reads.
     try {
-      await pipeline(Readable.from(countedBytes(downloadFormatFor(params.extension), file.body), { objectMode: false }), res);
+      await pipeline(Readable.from(countedBytes(downloadFormatFor(params.extension), file.body, (n) => (sent += n)), { objectMode: false }), res);
     } catch (err) {
       if (!res.destroyed && !res.writableEnded) res.destroy(err as Error);
     }

@@ -1,5 +1,7 @@
+import type http from 'node:http';
 import type { Viewer } from '../auth/keys.ts';
 import { viewerForKeyId } from '../auth/keys.ts';
+import { recordAudit } from '../audit/log.ts';
 import { prisma } from '../db/client.ts';
 import { badInput, forbidden, notFound } from '../errors.ts';
 import { assertMayReadStream, findVisibleSession, mayReadStream } from '../sessions/access.ts';
@@ -129,7 +131,15 @@ export async function issueDownloadLink(viewer: Viewer, request: LinkRequest, se
         }
       : FIXED_CLAIMS[request.target];
   const claims = { sessionId: session.id, orgId: session.orgId, issuerKeyId: viewer.keyId, target: request.target, expiresAt, ...params };
-  return { downloadUrl: signedLinkUrl(claims, settings.publicUrl, settings.secret), expireAt: new Date(expiresAt) };
+  const expireAt = new Date(expiresAt);
+  recordAudit({
+    orgId: session.orgId,
+    action: 'LINK_ISSUED',
+    actor: viewer,
+    sessionId: session.id,
+    details: { target: request.target, extension: params.extension, ...(params.events && { events: params.events }), ...request.window, expireAt },
+  });
+  return { downloadUrl: signedLinkUrl(claims, settings.publicUrl, settings.secret), expireAt };
 }
 
 /**
@@ -145,7 +155,7 @@ export type DownloadCheck =
       session: { id: string; roleName: string; startDate: Date; script: string | null; metadata: unknown };
       params: { extension: string; newline: boolean; eventTime: boolean; types: Set<EventType>; window?: TimeWindow; since?: number };
       /** Who issued the link, and until when it holds (the viewer page signs its data links with both). */
-      link: { orgId: string; issuerKeyId: string; expiresAt: number };
+      link: { orgId: string; issuerKeyId: string; expiresAt: number; issuer: Viewer };
     };
 
 const FLAG: Record<string, boolean> = { '0': false, '1': true };
@@ -232,6 +242,53 @@ export async function checkDownload(
     ok: true,
     session,
     params: { extension: claims.extension, newline: claims.newline, eventTime: claims.eventTime, types, window, since: since ?? undefined },
-    link: { orgId: claims.orgId, issuerKeyId: claims.issuerKeyId, expiresAt: claims.expiresAt },
+    link: { orgId: claims.orgId, issuerKeyId: claims.issuerKeyId, expiresAt: claims.expiresAt, issuer },
   };
+}
+
+/** What the link routes are given by the server: the rate limit, and how to name a client. */
+export interface LinkHooks {
+  admit?: AdmitLink;
+  clientIp?: (req: http.IncomingMessage) => string | null;
+}
+
+/** A link's use for the audit trail (spec §15): what was served through it, to whom. */
+export interface LinkUse {
+  /** The address of whoever fetched it. */
+  clientIp: string | null;
+  /** What was served: a download's format, or the viewer's part. */
+  part: string;
+}
+
+/**
+ * Records LINK_USED when the response ends: the bytes actually sent and whether the client stayed
+ * to the end. The actor is the link's issuer, with the fetching client's address.
+ */
+export function auditLinkUse(res: http.ServerResponse, sessionId: string, link: { orgId: string; issuer: Viewer }, use: LinkUse, bytes: () => number): void {
+  res.once('close', () =>
+    recordAudit({
+      orgId: link.orgId,
+      action: 'LINK_USED',
+      actor: { ...link.issuer, clientIp: use.clientIp },
+      sessionId,
+      details: { part: use.part, bytes: bytes(), complete: res.writableFinished, status: res.statusCode },
+    }),
+  );
+}
+
+/**
+ * Records LINK_REFUSED in the organisation of the session the URL names (refusals for sessions that
+ * do not exist are only logged by the request log).
+ */
+export async function auditLinkRefusal(sessionId: string, status: number, reason: DownloadRefusal, use: LinkUse): Promise<void> {
+  if (!isUuid(sessionId)) return;
+  const session = await prisma().session.findUnique({ where: { id: sessionId }, select: { orgId: true } });
+  if (!session) return;
+  recordAudit({
+    orgId: session.orgId,
+    action: 'LINK_REFUSED',
+    actor: { anonymous: true, clientIp: use.clientIp },
+    sessionId,
+    details: { part: use.part, status, reason },
+  });
 }

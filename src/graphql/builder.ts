@@ -20,6 +20,11 @@ export interface Context {
   now: () => number;
   /** Live sessions: what subscriptions follow (absent only where a test builds GraphQL alone). */
   live: LiveHub | undefined;
+  /**
+   * Records that this request read a session's stream (STREAM_READ, spec §15): once per session per
+   * request, whatever it read it by (`how`: a field, a search, a subscription).
+   */
+  auditRead(sessionId: string, how: string): void;
 }
 
 export const builder = new SchemaBuilder<{

@@ -45,13 +45,15 @@ builder.subscriptionField('sessionEvents', (t) =>
       fromEvent: t.arg.int({ defaultValue: 0, description: 'Index of the first event wanted; past the end, waits for it.' }),
       events: t.arg({ type: [EventTypeEnum], required: false, description: 'Event types to send (default: all).' }),
     },
-    subscribe: (_root, args, ctx) => {
+    subscribe: async (_root, args, ctx) => {
       if (!ctx.live) throw new Error('live sessions are not running');
-      return subscribeToSession(ctx.live, requireViewer(ctx.viewer), {
+      const subscription = await subscribeToSession(ctx.live, requireViewer(ctx.viewer), {
         sessionId: String(args.sessionId),
         fromEvent: args.fromEvent ?? 0,
         types: args.events ? new Set(args.events) : undefined,
       });
+      ctx.auditRead(String(args.sessionId), 'sessionEvents');
+      return subscription;
     },
     // An error that ends a subscription (a revoked key) is its last result.
     resolve: (result: LiveResult) => {

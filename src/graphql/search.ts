@@ -53,6 +53,7 @@ builder.prismaObjectField('Session', 'searchHits', (t) =>
       checkPageSize('searchHits', { first });
       if (first < 0) throw badInput('first must not be negative');
       const page = await findHits(session.id, needle, first, args.after);
+      ctx.auditRead(session.id, 'searchHits');
       const edges = page.hits.map((hit) => ({ cursor: hit.cursor, node: hit }));
       return {
         edges,

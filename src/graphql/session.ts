@@ -107,16 +107,18 @@ export const SessionRef = builder.prismaObject('Session', {
         ...windowArgs,
       },
       select: STREAM_SELECT,
-      resolve: (s, args, ctx, info) => {
+      resolve: async (s, args, ctx, info) => {
         // Asked without arguments it is a plain attribute; with any, it describes the stream and is gated like it.
         const plain = (info.fieldNodes[0]?.arguments?.length ?? 0) === 0;
-        return sessionEventSize(
+        const size = await sessionEventSize(
           requireViewer(ctx.viewer),
           s,
           plain ? null : args.format,
           plain ? null : args.events,
           checkWindow(args.from, args.to),
         );
+        if (!plain) ctx.auditRead(s.id, 'eventSize');
+        return size;
       },
     }),
     eventStream: t.field({
@@ -137,15 +139,18 @@ export const SessionRef = builder.prismaObject('Session', {
         ...windowArgs,
       },
       select: STREAM_SELECT,
-      resolve: (s, args, ctx) =>
-        renderSessionStream(
+      resolve: async (s, args, ctx) => {
+        const stream = await renderSessionStream(
           requireViewer(ctx.viewer),
           s,
           args.format ?? 'RAW',
           args.events,
           ctx.config.maxInlineStreamBytes,
           checkWindow(args.from, args.to),
-        ),
+        );
+        ctx.auditRead(s.id, 'eventStream');
+        return stream;
+      },
     }),
     scriptSize: t.field({
       type: 'SafeInt',
@@ -205,9 +210,12 @@ builder.queryField('sessions', (t) =>
         `The caller's visible sessions, newest first, ${DEFAULT_PAGE_SIZE} per page unless \`first\` or \`last\` ` +
         `asks for another size (at most ${MAX_PAGE_SIZE}).`,
       args: { filter: t.arg({ type: SessionFilter, required: false }) },
-      resolve: (query, _root, args, ctx) => {
+      resolve: async (query, _root, args, ctx) => {
         checkPageSize('sessions', args);
-        return findVisibleSessions(requireViewer(ctx.viewer), args.filter, query);
+        const found = await findVisibleSessions(requireViewer(ctx.viewer), args.filter, query);
+        // A listing by text searched each session it returns.
+        if (args.filter?.text != null) for (const session of found) ctx.auditRead(session.id, 'search');
+        return found;
       },
     },
     SessionConnection,

@@ -1,4 +1,4 @@
-import { assertMayReadAudit, auditWhere } from '../audit/audit.ts';
+import { assertMayReadAudit, AUDIT_ORDER, auditWhere } from '../audit/audit.ts';
 import { prisma } from '../db/client.ts';
 import { AuditAction } from '../generated/prisma/enums.ts';
 import { requireViewer } from '../sessions/access.ts';
@@ -19,7 +19,7 @@ const AuditActionEnum = builder.enumType(AuditAction, {
 builder.prismaObject('AuditEvent', {
   description: 'One thing someone did, recorded when it was done. Never changed or removed; deleting a session keeps its events.',
   fields: (t) => ({
-    id: t.id({ resolve: (e) => String(e.id) }), // a bigint, in order: newer events have greater ids
+    id: t.id({ resolve: (e) => String(e.id) }), // a bigint
     time: t.expose('time', { type: 'DateTime' }),
     action: t.expose('action', { type: AuditActionEnum }),
     sessionId: t.exposeID('sessionId', { nullable: true }),
@@ -49,7 +49,7 @@ builder.queryField('auditEvents', (t) =>
     type: 'AuditEvent',
     cursor: 'id',
     description:
-      `The audit trail of the caller's organisation, newest first, ${DEFAULT_PAGE_SIZE} per page unless \`first\` asks for ` +
+      `The audit trail of the caller's organisation, newest first (by time, then id), ${DEFAULT_PAGE_SIZE} per page unless \`first\` asks for ` +
       `another size (at most ${MAX_PAGE_SIZE}). ADMIN and AUDITOR keys only.`,
     args: { filter: t.arg({ type: AuditFilter, required: false }) },
     resolve: (query, _root, args, ctx) => {
@@ -57,7 +57,7 @@ builder.queryField('auditEvents', (t) =>
       const viewer = requireViewer(ctx.viewer);
       assertMayReadAudit(viewer);
       const where = auditWhere(viewer.orgId, { ...args.filter, sessionId: args.filter?.sessionId == null ? null : String(args.filter.sessionId) });
-      return prisma().auditEvent.findMany({ ...query, where, orderBy: { id: 'desc' } });
+      return prisma().auditEvent.findMany({ ...query, where, orderBy: AUDIT_ORDER });
     },
   }),
 );

@@ -4,7 +4,7 @@ import { createRequire } from 'node:module';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { prisma } from '../db/client.ts';
-import { checkDownload, signedLinkUrl, type AdmitLink, type DownloadCheck, type DownloadRefusal, type LinkClaims, type ViewPart } from '../downloads/service.ts';
+import { auditLinkRefusal, auditLinkUse, checkDownload, signedLinkUrl, type DownloadCheck, type DownloadRefusal, type LinkHooks, type LinkClaims, type ViewPart } from '../downloads/service.ts';
 import { sendJson, type Route } from '../http.ts';
 import { countedBytes } from '../metrics.ts';
 import { castHeader } from '../render/files.ts';
@@ -69,7 +69,15 @@ function sendPage(res: http.ServerResponse, status: number, html: string): void 
   res.end(html);
 }
 
-async function stream(req: http.IncomingMessage, res: http.ServerResponse, type: string, body: AsyncGenerator<string | Uint8Array>) {
+/** Bytes of a body as they are handed to the connection, told to `sent`. */
+async function* counted(body: AsyncGenerator<string | Uint8Array>, sent: (bytes: number) => void): AsyncGenerator<string | Uint8Array> {
+  for await (const chunk of body) {
+    yield chunk;
+    sent(typeof chunk === 'string' ? Buffer.byteLength(chunk) : chunk.length);
+  }
+}
+
+async function stream(req: http.IncomingMessage, res: http.ServerResponse, type: string, body: AsyncGenerator<string | Uint8Array>, sent: (bytes: number) => void) {
   res.writeHead(200, { ...PAGE_HEADERS, 'Content-Type': type });
   if (req.method === 'HEAD') {
     await body.return(undefined);
@@ -77,7 +85,7 @@ async function stream(req: http.IncomingMessage, res: http.ServerResponse, type:
     return;
   }
   try {
-    await pipeline(Readable.from(body, { objectMode: false }), res);
+    await pipeline(Readable.from(counted(body, sent), { objectMode: false }), res);
   } catch (err) {
     if (!res.destroyed && !res.writableEnded) res.destroy(err as Error);
   }
@@ -109,7 +117,7 @@ async function viewedSession(id: string): Promise<ViewedSession | null> {
 }
 
 /** GET/HEAD /sessions/:id/view (+ /recording, /segment) and the page's assets. */
-export function viewRoute(secrets: string[], now: () => number, admit?: AdmitLink): Route {
+export function viewRoute(secrets: string[], now: () => number, hooks: LinkHooks = {}): Route {
   return async (req, res, url) => {
     const asset = ASSET_PATH.exec(url.pathname);
     const match = asset ? null : PATH.exec(url.pathname);
@@ -135,15 +143,20 @@ export function viewRoute(secrets: string[], now: () => number, admit?: AdmitLin
       sessionId = '';
     }
     const check: DownloadCheck = sessionId
-      ? await checkDownload(sessionId, 'VIEW', url.searchParams, secrets, now(), part, admit)
+      ? await checkDownload(sessionId, 'VIEW', url.searchParams, secrets, now(), part, hooks.admit)
       : { ok: false, reason: 'invalid' };
+    const clientIp = hooks.clientIp?.(req) ?? null;
     if (!check.ok) {
       const { status, message } = REFUSED[check.reason];
       if (check.retryAfterSeconds !== undefined) res.setHeader('Retry-After', String(check.retryAfterSeconds));
       if (part === 'html') sendPage(res, status, refusalPage(status, message));
       else sendJson(res, status, { message, status });
+      await auditLinkRefusal(sessionId, status, check.reason, { clientIp, part: `view-${part}` });
       return true;
     }
+    let sent = 0;
+    const count = (n: number) => (sent += n);
+    auditLinkUse(res, check.session.id, check.link, { clientIp, part: `view-${part}` }, () => sent);
     const { session, link, params } = check;
     // The page's own links: signed now, with the page's expiry and issuer.
     const sign = (claims: Omit<LinkClaims, 'sessionId' | 'orgId' | 'issuerKeyId' | 'expiresAt'>, base: string) =>
@@ -157,7 +170,7 @@ export function viewRoute(secrets: string[], now: () => number, admit?: AdmitLin
         sendJson(res, 401, { message: 'unauthorized', status: 401 });
         return true;
       }
-      await stream(req, res, 'application/json; charset=utf-8', countedBytes('segment', renderSegment(session.id, { from: window.from, to: window.to, since }, size)));
+      await stream(req, res, 'application/json; charset=utf-8', countedBytes('segment', renderSegment(session.id, { from: window.from, to: window.to, since }, size)), count);
       return true;
     }
     if (part === 'recording') {
@@ -169,6 +182,7 @@ export function viewRoute(secrets: string[], now: () => number, admit?: AdmitLin
       const body = recordingIndex(plan, size, urls);
       res.writeHead(200, { ...PAGE_HEADERS, 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(body) });
       res.end(req.method === 'HEAD' ? undefined : body);
+      if (req.method !== 'HEAD') count(Buffer.byteLength(body));
       return true;
     }
     const viewed = await viewedSession(session.id);
@@ -189,7 +203,7 @@ export function viewRoute(secrets: string[], now: () => number, admit?: AdmitLin
         : [download('JSON', 'json', 'i,o,e'), download('CSV output', 'csv', 'o,e')],
       expiresAt: new Date(link.expiresAt),
     };
-    await stream(req, res, 'text/html; charset=utf-8', renderViewPage(viewed, links));
+    await stream(req, res, 'text/html; charset=utf-8', renderViewPage(viewed, links), count);
     return true;
   };
 }

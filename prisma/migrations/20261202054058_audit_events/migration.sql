@@ -18,10 +18,10 @@ CREATE TABLE "audit_events" (
 );
 
 -- CreateIndex
-CREATE INDEX "audit_events_org_id_id_idx" ON "audit_events"("org_id", "id" DESC);
+CREATE INDEX "audit_events_org_id_time_id_idx" ON "audit_events"("org_id", "time" DESC, "id" DESC);
 
 -- CreateIndex
-CREATE INDEX "audit_events_org_id_session_id_id_idx" ON "audit_events"("org_id", "session_id", "id" DESC);
+CREATE INDEX "audit_events_org_id_session_id_time_id_idx" ON "audit_events"("org_id", "session_id", "time" DESC, "id" DESC);
 
 -- Append-only: no statement changes or removes an audit event (spec §15), whoever runs it.
 CREATE FUNCTION "audit_events_append_only"() RETURNS trigger LANGUAGE plpgsql AS $$
