@@ -14,6 +14,7 @@ import { Limits } from './limits/limits.ts';
 import { clientIp } from './client-ip.ts';
 import { recordAudit } from './audit/log.ts';
 import { maskErrors } from './graphql/mask-errors.ts';
+import { boundedParseCache } from './graphql/parse-cache.ts';
 import { usePageSizeLimit } from './graphql/pagination.ts';
 import { schema } from './graphql/schema.ts';
 import { sendJson, type Route } from './http.ts';
@@ -67,6 +68,8 @@ export function createGraphQL(
     graphiql: graphiql.options,
     renderGraphiQL: graphiql.render,
     maxRequestBodySize: options.countBody === false ? false : config.maxRequestBytes,
+    // Parsed documents are cached by their text, within a bound on the text held (parse-cache.ts).
+    parserAndValidationCache: { documentCache: boundedParseCache(), errorCache: boundedParseCache() },
     // Cross-origin callers: only the configured origins, and never with credentials (the key goes in
     // Authorization, which a page must set itself). Yoga's default would reflect any origin with
     // credentials allowed.

@@ -3,6 +3,7 @@ import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { KeyCache, type Viewer } from '../../src/auth/keys.ts';
 import { loadConfig } from '../../src/config.ts';
+import { boundedParseCache } from '../../src/graphql/parse-cache.ts';
 import { createGraphQL } from '../../src/server.ts';
 
 /*
@@ -82,5 +83,17 @@ describe('a document nested deeper than the parser recurses (fuzz seed 20261202,
       expect(JSON.parse(text), text).toEqual({ errors: [{ message: 'The document is nested too deeply.', extensions: { code: 'BAD_USER_INPUT' } }] });
     }
     expect(logs.filter((l) => Number(l.level) >= 50)).toEqual([]);
+  });
+});
+
+describe('the parse cache (fuzz: memory held after large distinct documents)', () => {
+  it('does not keep large documents, and holds a bounded amount of text', () => {
+    const cache = boundedParseCache<object>(1000, 100);
+    cache.set('x'.repeat(101), {});
+    expect(cache.get('x'.repeat(101))).toBeUndefined();
+    for (let i = 0; i < 50; i++) cache.set(`${i}`.padEnd(100, ' '), { i });
+    expect(cache.size).toBeLessThanOrEqual(1000);
+    expect(cache.get('49'.padEnd(100, ' '))).toEqual({ i: 49 }); // the most recent stay
+    expect(cache.get('0'.padEnd(100, ' '))).toBeUndefined();
   });
 });
