@@ -5,6 +5,7 @@ import { createApiKey } from './auth/keys.ts';
 import type { Config } from './config.ts';
 import { auditWaiting, flushAudit, useAuditLogger } from './audit/log.ts';
 import { setDatabase } from './db/client.ts';
+import { loadSigningKeys, setSigningKeys } from './integrity/keys.ts';
 import { openMigratedDatabase, type Database } from './db/index.ts';
 import { loadDemoSessions } from './demo.ts';
 import { LiveHub } from './live/hub.ts';
@@ -14,6 +15,7 @@ import { watch } from './metrics.ts';
 import { SearchIndexer } from './search/indexer.ts';
 import { startRetention } from './sessions/deletion.ts';
 import { backfillEventTimes } from './sessions/time-backfill.ts';
+import { backfillChains } from './integrity/backfill.ts';
 import { createHttpServer, type ServerOptions } from './server.ts';
 import { ChangeListener } from './sessions/change-listener.ts';
 
@@ -30,6 +32,8 @@ export interface RunningServer {
 
 /** Opens (and migrates) the database and makes it the process's database. */
 export async function openAppDatabase(config: Config, logger: Logger): Promise<Database> {
+  // The keys that sign closed sessions: a bad one stops start-up before anything is opened.
+  setSigningKeys(loadSigningKeys({ signingKey: config.signingKey, oldKeys: config.signingOldKeys, dataDir: config.dataDir }));
   const { db, applied } = await openMigratedDatabase(config);
   if (applied.length > 0) logger.info({ migrations: applied }, 'database migrated');
   setDatabase(db);
@@ -104,9 +108,14 @@ export async function startServer(
     const retention = config.retentionDays === undefined ? undefined : startRetention(config.retentionDays, logger);
     // Sessions stored before chunks recorded their times get them, in the background.
     let backfillStopped = false;
-    const backfill = backfillEventTimes(() => backfillStopped, logger).catch((err: unknown) =>
-      logger.error({ err }, 'filling in event times failed; windows of older sessions read them whole'),
-    );
+    const backfill = Promise.all([
+      backfillEventTimes(() => backfillStopped, logger).catch((err: unknown) =>
+        logger.error({ err }, 'filling in event times failed; windows of older sessions read them whole'),
+      ),
+      backfillChains(() => backfillStopped, logger).catch((err: unknown) =>
+        logger.error({ err }, 'computing hash chains failed; older sessions get theirs when read or closed'),
+      ),
+    ]);
     let stopping: Promise<void> | undefined;
     const stop = (graceMs = 10_000) =>
       (stopping ??= (async () => {

@@ -3,7 +3,7 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import { createApiKey, listApiKeys, revokeApiKey, ROLES } from './auth/keys.ts';
 import { openAppDatabase, startServer } from './app.ts';
 import { loadConfig, type Config } from './config.ts';
-import { badInput, notFound, ReelError } from './errors.ts';
+import { badInput, notFound, ReelError, verificationFailed } from './errors.ts';
 import { createLogger } from './logger.ts';
 import { createOrg, findOrg, listOrgs } from './orgs.ts';
 import { AuditAction } from './generated/prisma/enums.ts';
@@ -99,6 +99,9 @@ export async function runCli(argv: readonly string[], io: CliIO): Promise<number
         const { backfillEventTimes } = await import('./sessions/time-backfill.ts');
         const filled = await backfillEventTimes();
         if (filled > 0) out(`filled in the event times of ${filled} session(s) stored before time windows\n`);
+        const { backfillChains } = await import('./integrity/backfill.ts');
+        const chained = await backfillChains();
+        if (chained > 0) out(`computed the hash chains of ${chained} session(s) stored before them\n`);
       }),
     );
 
@@ -230,6 +233,27 @@ export async function runCli(argv: readonly string[], io: CliIO): Promise<number
         out(opts.dryRun ? `${n} sessions would be purged\n` : `${n} sessions purged\n`);
       }),
     );
+
+  program
+    .command('verify <file>')
+    .description("recompute every session of an export and check its digest and signature; exits 1 naming the first that fails")
+    .option('--public-key <path>', "PEM file of the public keys to trust (default: this server's keys, REEL_SIGNING_KEY and REEL_SIGNING_OLD_KEYS)")
+    .action(async (file: string, opts: { publicKey?: string }) => {
+      if (!fs.existsSync(file) || !fs.statSync(file).isFile()) throw notFound(`no such file: ${file}`);
+      const { verifyExport } = await import('./integrity/verify.ts');
+      const keys = await import('./integrity/keys.ts');
+      let trusted;
+      if (opts.publicKey) {
+        if (!fs.existsSync(opts.publicKey)) throw notFound(`no such file: ${opts.publicKey}`);
+        trusted = keys.publicKeysFromFile(opts.publicKey);
+      } else {
+        const config = loadConfig(io.env);
+        trusted = keys.loadSigningKeys({ signingKey: config.signingKey, oldKeys: config.signingOldKeys, dataDir: config.dataDir, create: false }).verifying;
+      }
+      const result = await verifyExport(file, trusted);
+      if (result.failed) throw verificationFailed(result.failed.id, result.failed.reason, result.verified);
+      out(`${result.verified} sessions verified\n`);
+    });
 
   program
     .command('export <ids...>')

@@ -34,6 +34,10 @@ export interface Config {
   rateLimitPerSecond: number;
   ingestRateLimitPerSecond: number;
   linkRateLimitPerMinute: number;
+  /** Ed25519 private key (PEM) that signs closed sessions (REEL_SIGNING_KEY; unset: one generated in the data directory). */
+  signingKey: string | undefined;
+  /** Previous signing keys (PEM, public or private), which still verify (REEL_SIGNING_OLD_KEYS). */
+  signingOldKeys: string | undefined;
   /** Sessions that ended more than this many days ago are purged, at start and hourly (REEL_RETENTION_DAYS; undefined: kept). */
   retentionDays: number | undefined;
   /** Proxies in front of reel whose X-Forwarded-For entries are believed for the audit trail's clientIp (0: none). */
@@ -89,6 +93,8 @@ const schema = z.object({
   REEL_LINK_RATE_LIMIT_PER_MINUTE: intIn(0, 1_000_000).default(60),
   REEL_TRUSTED_PROXY_HOPS: intIn(0, 10).default(0),
   REEL_RETENTION_DAYS: intIn(1, 100_000).optional(),
+  REEL_SIGNING_KEY: z.string().optional(),
+  REEL_SIGNING_OLD_KEYS: z.string().optional(),
   REEL_SEARCH_INDEXER: z.enum(['on', 'off']).default('on'),
   REEL_METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   REEL_CORS_ORIGINS: z
@@ -140,6 +146,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     searchIndexer: e.REEL_SEARCH_INDEXER === 'on',
     trustedProxyHops: e.REEL_TRUSTED_PROXY_HOPS,
     retentionDays: e.REEL_RETENTION_DAYS,
+    signingKey: e.REEL_SIGNING_KEY,
+    signingOldKeys: e.REEL_SIGNING_OLD_KEYS,
     rateLimitPerSecond: e.REEL_RATE_LIMIT_PER_SECOND,
     ingestRateLimitPerSecond: e.REEL_INGEST_RATE_LIMIT_PER_SECOND,
     linkRateLimitPerMinute: e.REEL_LINK_RATE_LIMIT_PER_MINUTE,

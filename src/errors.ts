@@ -16,6 +16,8 @@ export type ErrorCode =
   | 'UNSUPPORTED_FORMAT'
   | 'EVENT_STREAM_TOO_LARGE'
   | 'RATE_LIMITED'
+  // `reel verify`: a session of an export that does not hold.
+  | 'VERIFICATION_FAILED'
   // The operator's set-up: only the command line meets these.
   | 'INVALID_CONFIG'
   | 'DATA_DIR_LOCKED';
@@ -54,6 +56,12 @@ export const tooManySubscriptions = (limit: number) =>
 
 /** A read of a session's events that a deletion of the session cut short (spec §15). */
 export const sessionDeletedWhileRead = () => new ReelError('NOT_FOUND', 'the session was deleted while its events were read');
+
+/** `reel verify`: the first session of an export whose events, digest or signature do not hold. */
+export const verificationFailed = (sessionId: string, reason: string, verifiedBefore: number) =>
+  new ReelError('VERIFICATION_FAILED', `session ${sessionId} fails verification: ${reason} (${verifiedBefore} session(s) before it verified)`, {
+    sessionId,
+  });
 
 /** Events for a session that was closed. */
 export const sessionClosed = () => new ReelError('SESSION_CLOSED', 'the session is closed; no more events');

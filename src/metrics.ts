@@ -136,7 +136,7 @@ new client.Gauge({
 
 /** The template of a path, for the route label: ids and tokens never become label values. */
 export function routeTemplate(pathname: string): string {
-  if (pathname === '/graphql' || pathname === '/healthz' || pathname === '/metrics') return pathname;
+  if (pathname === '/graphql' || pathname === '/healthz' || pathname === '/metrics' || pathname === '/.well-known/reel-signing-key.pem') return pathname;
   if (/^\/api\/sessions\/[^/]+\/download$/.test(pathname)) return '/api/sessions/:id/download';
   if (/^\/api\/sessions\/[^/]+\/download\/script$/.test(pathname)) return '/api/sessions/:id/download/script';
   const view = /^\/sessions\/[^/]+\/view(\/recording|\/segment)?$/.exec(pathname);

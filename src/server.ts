@@ -12,6 +12,7 @@ import { database } from './db/client.ts';
 import type { Context } from './graphql/builder.ts';
 import { Limits } from './limits/limits.ts';
 import { clientIp } from './client-ip.ts';
+import { publicKeysPem, signingKeys } from './integrity/keys.ts';
 import { recordAudit } from './audit/log.ts';
 import { maskErrors } from './graphql/mask-errors.ts';
 import { boundedParseCache } from './graphql/parse-cache.ts';
@@ -195,6 +196,13 @@ export function createHttpServer(config: Config, logger: Logger, live: LiveHub, 
       try {
         if (!parsable) return sendJson(res, 400, { message: 'bad request', status: 400 });
         if (url.pathname === '/healthz') return sendJson(res, 200, { status: 'ok' });
+        if (url.pathname === '/.well-known/reel-signing-key.pem') {
+          // The public keys that verify closed sessions' signatures, the current one first (spec §15).
+          const pem = publicKeysPem(signingKeys());
+          res.writeHead(200, { 'Content-Type': 'application/x-pem-file', 'Content-Length': Buffer.byteLength(pem), 'Cache-Control': 'public, max-age=300' });
+          res.end(req.method === 'HEAD' ? undefined : pem);
+          return;
+        }
         if (url.pathname === '/metrics') return await serveMetrics(req, res, config.metricsToken);
         if (url.pathname === '/graphql' || url.pathname.startsWith('/graphql/')) {
           if (declaredWithinLimit(req)) {

@@ -4,6 +4,9 @@ import { builder } from './builder.ts';
 import { AIAnalysisRef, GuardrailsInfoRef, SessionMetricsRef, SessionScriptRef, sessionMetrics } from './session-attributes.ts';
 import { renderSessionStream, sessionEventSize } from '../sessions/inline-stream.ts';
 import { checkWindow } from '../sessions/time-window.ts';
+import { queryRows } from '../sessions/chunk-storage.ts';
+import { CHAIN_ALGORITHM } from '../integrity/chain.ts';
+import { sessionChain } from '../integrity/session-chain.ts';
 import { checkPageSize, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from './pagination.ts';
 import { EventTypeEnum, IdentityTypeEnum, SessionStatusEnum, SessionVerbEnum } from './enums.ts';
 
@@ -152,6 +155,23 @@ export const SessionRef = builder.prismaObject('Session', {
         return stream;
       },
     }),
+    integrity: t.field({
+      type: SessionIntegrityRef,
+      description:
+        "The hash chain of the session's stored appends (docs/integrity.md), and its Ed25519 signature once the session is " +
+        'closed: what `reel verify` checks an export against.',
+      select: { id: true, nextSequence: true, chainDigest: true, chainCount: true, signature: true, signingKeyId: true },
+      resolve: async (s) => {
+        const chain = await sessionChain(queryRows, s);
+        return {
+          algorithm: CHAIN_ALGORITHM,
+          digest: chain.digest.toString('hex'),
+          appendCount: chain.appendCount,
+          signature: s.signature ? Buffer.from(s.signature).toString('base64') : null,
+          keyId: s.signature ? s.signingKeyId : null,
+        };
+      },
+    }),
     scriptSize: t.field({
       type: 'SafeInt',
       description: 'Byte length (UTF-8) of the script; 0 when none.',
@@ -160,6 +180,19 @@ export const SessionRef = builder.prismaObject('Session', {
     }),
   }),
 });
+
+const SessionIntegrityRef = builder
+  .objectRef<{ algorithm: string; digest: string; appendCount: number; signature: string | null; keyId: string | null }>('SessionIntegrity')
+  .implement({
+    description: 'A session\'s hash chain and signature (spec §15; docs/integrity.md says how to check them).',
+    fields: (t) => ({
+      algorithm: t.exposeString('algorithm', { description: '`sha256-chain`.' }),
+      digest: t.exposeString('digest', { description: 'The chain after the last append, hex.' }),
+      appendCount: t.exposeInt('appendCount', { description: 'Appends the chain covers.' }),
+      signature: t.exposeString('signature', { nullable: true, description: 'Ed25519 signature of the digest\'s 32 bytes, base64; null while open.' }),
+      keyId: t.exposeString('keyId', { nullable: true, description: 'The signing key: its public key is at /.well-known/reel-signing-key.pem.' }),
+    }),
+  });
 
 const SessionFilter = builder.inputType('SessionFilter', {
   fields: (t) => ({

@@ -4,6 +4,7 @@ import { bytea, firstEvents } from './chunk-storage.ts';
 import { notifyEvents } from './changes.ts';
 import type { EncodedChunk } from './codec.ts';
 import { appendTimes, firstTime, NO_EVENTS } from './event-times.ts';
+import { chainSetSql } from '../integrity/chain.ts';
 
 /*
  * Group commit for appends.
@@ -181,7 +182,8 @@ async function storeBatch(store: BatchStore, batch: readonly PendingAppend[]): P
       `(${param(a.sessionId, 'uuid')}, ${param(a.orgId, 'uuid')}, ${param(a.chunks[0]!.sequence, 'int')}, ` +
       `${param(a.counts.events, 'bigint')}, ${param(a.counts.inputBytes, 'bigint')}, ` +
       `${param(a.counts.outputBytes, 'bigint')}, ${param(a.counts.errorBytes, 'bigint')}, ` +
-      `${param(firstTime(a.chunks), 'float8')}, ${param(after.until, 'float8')}, ${param(after.ordered, 'bool')})`
+      `${param(firstTime(a.chunks), 'float8')}, ${param(after.until, 'float8')}, ${param(after.ordered, 'bool')}, ` +
+      `${param(a.chunks[0]!.digest, 'text')})`
     );
   });
   // A chunk's first event is the session's event count before the append, plus the events of the
@@ -199,7 +201,7 @@ async function storeBatch(store: BatchStore, batch: readonly PendingAppend[]): P
     );
   });
   const rows = await store.query<{ id: string; event_count: string; total: string }>(
-    `WITH batch (id, org_id, sequence, events, input_bytes, output_bytes, error_bytes, first_time, max_time, ordered) AS (
+    `WITH batch (id, org_id, sequence, events, input_bytes, output_bytes, error_bytes, first_time, max_time, ordered, digest) AS (
        VALUES ${appends.join(', ')}
      ), before AS (
        -- The sessions' rows locked first, in id order as every batch does, as they are now (a row
@@ -211,7 +213,8 @@ async function storeBatch(store: BatchStore, batch: readonly PendingAppend[]): P
               input_bytes = s.input_bytes + b.input_bytes, output_bytes = s.output_bytes + b.output_bytes,
               error_bytes = s.error_bytes + b.error_bytes,
               until_time = GREATEST(s.until_time, b.max_time),
-              time_ordered = s.time_ordered AND b.ordered AND (b.first_time IS NULL OR s.until_time IS NULL OR b.first_time >= s.until_time)
+              time_ordered = s.time_ordered AND b.ordered AND (b.first_time IS NULL OR s.until_time IS NULL OR b.first_time >= s.until_time),
+              ${chainSetSql('s', 'b.digest')}
        FROM batch b JOIN before ON before.id = b.id
        WHERE s.id = b.id AND s.org_id = b.org_id AND s.next_sequence = b.sequence AND s.status <> 'DONE'
        RETURNING s.id, s.event_count, s.input_bytes + s.output_bytes + s.error_bytes AS total,

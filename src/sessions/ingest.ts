@@ -11,6 +11,9 @@ import { assertMayIngest } from './access.ts';
 import { withChunkTx } from './chunk-storage.ts';
 import { encodeAppend } from './codec.ts';
 import { appendTimes } from './event-times.ts';
+import { chainSetSql } from '../integrity/chain.ts';
+import { signDigest, signingKeys } from '../integrity/keys.ts';
+import { sessionChain } from '../integrity/session-chain.ts';
 import { ingestBytes, ingestEvents } from '../metrics.ts';
 import { appendIfNext } from './group-commit.ts';
 import { notifyEvents } from './changes.ts';
@@ -360,13 +363,13 @@ export async function appendSessionEvents(
     const times = appendTimes({ until: session.until_time, ordered: session.time_ordered }, chunks);
     await tx.insertChunks(sessionId, chunks, Number(session.event_count), times.untilTimes);
     const [updated] = await tx.query<{ event_count: string; total: string }>(
-      `UPDATE sessions SET next_sequence = next_sequence + 1, event_count = event_count + $2,
-              input_bytes = input_bytes + $3, output_bytes = output_bytes + $4, error_bytes = error_bytes + $5,
-              until_time = $6, time_ordered = $7
+      `UPDATE sessions s SET next_sequence = s.next_sequence + 1, event_count = s.event_count + $2,
+              input_bytes = s.input_bytes + $3, output_bytes = s.output_bytes + $4, error_bytes = s.error_bytes + $5,
+              until_time = $6, time_ordered = $7, ${chainSetSql('s', '$8::text')}
        WHERE id = $1::uuid
        RETURNING event_count::text AS event_count, (input_bytes + output_bytes + error_bytes)::text AS total,
                  ${notifyEvents('id', 'event_count')}`,
-      [sessionId, counts.events, counts.inputBytes, counts.outputBytes, counts.errorBytes, times.after.until, times.after.ordered],
+      [sessionId, counts.events, counts.inputBytes, counts.outputBytes, counts.errorBytes, times.after.until, times.after.ordered, digest],
     );
     stored = true;
     return { sequence, eventCount: Number(updated!.event_count), eventSize: Number(updated!.total) };
@@ -406,9 +409,16 @@ export async function closeSession(viewer: Viewer, sessionId: string, input: Clo
     const previousGuardrails = Array.isArray(session.guardrailsInfo) ? session.guardrailsInfo : [];
     const status = input?.status ?? 'DONE';
     await audit(tx, { orgId: viewer.orgId, action: 'SESSION_CLOSED', actor: viewer, sessionId, details: { status, exitCode: input?.exitCode ?? session.exitCode } });
+    // The chain's final digest, signed (spec §15). The row is locked: no append comes between.
+    const chain = await sessionChain((sql, params) => tx.$queryRawUnsafe(sql, ...params), session);
+    const signed = status === 'DONE' ? signDigest(signingKeys(), chain.digest) : null;
     return tx.session.update({
       where: { id: sessionId },
       data: {
+        chainDigest: new Uint8Array(chain.digest),
+        chainCount: chain.appendCount,
+        signature: signed ? new Uint8Array(signed.signature) : null,
+        signingKeyId: signed?.keyId ?? null,
         status,
         endDate,
         exitCode: input?.exitCode ?? session.exitCode,

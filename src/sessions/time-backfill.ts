@@ -1,5 +1,6 @@
 import type { Logger } from '../logger.ts';
-import { queryRows, withChunkTx } from './chunk-storage.ts';
+import { withChunkTx } from './chunk-storage.ts';
+import { eachSessionWhere } from './each-session.ts';
 import { decodeEvents } from './codec.ts';
 import { appendTimes, NO_EVENTS, type EventTimes } from './event-times.ts';
 
@@ -61,25 +62,12 @@ async function fillSession(sessionId: string): Promise<void> {
 
 /** Fills every session that still has chunks without times; returns how many. Stops between sessions when `stop()` says so. */
 export async function backfillEventTimes(stop: () => boolean = () => false, logger?: Logger): Promise<number> {
-  let filled = 0;
-  let last = '00000000-0000-0000-0000-000000000000';
-  for (;;) {
-    // The migration marked every such session not time_ordered; its chunk index finds null times.
-    const sessions = await queryRows<{ id: string }>(
-      `SELECT id::text AS id FROM sessions s
-       WHERE s.id > $1::uuid AND NOT s.time_ordered
-         AND EXISTS (SELECT 1 FROM session_event_chunks c WHERE c.session_id = s.id AND c.until_time IS NULL)
-       ORDER BY s.id LIMIT 100`,
-      [last],
-    );
-    if (sessions.length === 0) break;
-    for (const { id } of sessions) {
-      if (stop()) return filled;
-      await fillSession(id);
-      filled++;
-      last = id;
-    }
-  }
+  // The migration marked every such session not time_ordered; its chunk index finds null times.
+  const filled = await eachSessionWhere(
+    'NOT s.time_ordered AND EXISTS (SELECT 1 FROM session_event_chunks c WHERE c.session_id = s.id AND c.until_time IS NULL)',
+    fillSession,
+    stop,
+  );
   if (filled > 0) logger?.info({ sessions: filled }, 'event times filled in for sessions stored before time windows');
   return filled;
 }

@@ -13,6 +13,9 @@ import {
   StoredReviewer,
 } from '../sessions/stored-shapes.ts';
 import { readEvents } from '../sessions/read-events.ts';
+import { queryRows } from '../sessions/chunk-storage.ts';
+import { CHAIN_ALGORITHM } from '../integrity/chain.ts';
+import { sessionChain, type ChainColumns } from '../integrity/session-chain.ts';
 import { isUuid } from '../uuid.ts';
 
 /*
@@ -78,9 +81,15 @@ async function writeSession(sink: Sink, id: string, orgId: string): Promise<void
     ['status', str(s.status.toLowerCase())],
     ['exit_code', s.exitCode === null ? 'null' : String(s.exitCode)],
   ];
+  // The integrity block comes before the events it describes (a verifier reading the file as a
+  // stream needs the appends' sizes first), and the events written are exactly those it covers.
+  const integrity = await integrityOf(s);
+  head.push(['integrity', integrity.json]);
   await sink.write(`{${head.map(([k, v]) => `"${k}":${v}`).join(',')},"event_stream":[`);
   let first = true;
+  let left = integrity.events;
   for await (const ev of readEvents(s.id)) {
+    if (left-- <= 0) break; // appended after the integrity was read
     const data = Buffer.from(ev.data.buffer, ev.data.byteOffset, ev.data.byteLength).toString('base64');
     await sink.write(`${first ? '' : ','}[${JSON.stringify(ev.time)},"${ev.type}","${data}"]`);
     first = false;
@@ -100,6 +109,28 @@ async function writeSession(sink: Sink, id: string, orgId: string): Promise<void
     ['machine_identity_id', s.machineIdentityId === null ? undefined : str(s.machineIdentityId)],
   ];
   await sink.write(`]${tail.map(([k, v]) => (v === undefined ? '' : `,"${k}":${v}`)).join('')}}`);
+}
+
+/**
+ * A session's integrity as exported (docs/integrity.md): its chain, signature and key, and the
+ * number of events of each append, so that a verifier can cut the event stream into appends.
+ */
+async function integrityOf(s: ChainColumns & { signature: Uint8Array | null; signingKeyId: string | null }): Promise<{ json: string; events: number }> {
+  const counts = await queryRows<{ events: string }>(
+    'SELECT sum(event_count)::text AS events FROM session_event_chunks WHERE session_id = $1::uuid AND sequence < $2 GROUP BY sequence ORDER BY sequence',
+    [s.id, s.nextSequence],
+  );
+  const appendEvents = counts.map((c) => Number(c.events));
+  const chain = await sessionChain(queryRows, s);
+  const json = fields([
+    ['algorithm', str(CHAIN_ALGORITHM)],
+    ['digest', str(chain.digest.toString('hex'))],
+    ['append_count', String(chain.appendCount)],
+    ['signature', s.signature ? str(Buffer.from(s.signature).toString('base64')) : 'null'],
+    ['key_id', s.signature && s.signingKeyId ? str(s.signingKeyId) : 'null'],
+    ['append_events', `[${appendEvents.join(',')}]`],
+  ]);
+  return { json, events: appendEvents.reduce((a, b) => a + b, 0) };
 }
 
 interface ReviewRow {

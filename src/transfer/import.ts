@@ -5,6 +5,8 @@ import type { Token } from 'stream-json/parser.js';
 import { prisma } from '../db/client.ts';
 import { badInput } from '../errors.ts';
 import { auditInsert } from '../audit/audit.ts';
+import { chainNext, chainStart } from '../integrity/chain.ts';
+import { signDigest, signingKeys } from '../integrity/keys.ts';
 import { withChunkTx } from '../sessions/chunk-storage.ts';
 import type { EncodedChunk } from '../sessions/codec.ts';
 import { appendTimes, NO_EVENTS } from '../sessions/event-times.ts';
@@ -121,7 +123,7 @@ const opens = (token: Token) => (token.name === 'startObject' || token.name === 
 const closes = (token: Token) => (token.name === 'endObject' || token.name === 'endArray' ? 1 : 0);
 
 /** Reads over the rest of a value whose first token is `first`, keeping nothing of it. */
-async function skipValue(tokens: JsonTokens, first: Token): Promise<void> {
+export async function skipValue(tokens: JsonTokens, first: Token): Promise<void> {
   for (let depth = opens(first); depth > 0; ) {
     const token = tokens.take() ?? (await tokens.next());
     depth += opens(token) - closes(token);
@@ -132,7 +134,7 @@ async function skipValue(tokens: JsonTokens, first: Token): Promise<void> {
  * Feeds `asm` tokens until it is back at `depth` (the value it was given the first token of is
  * whole), refusing nesting the validation's recursion could not follow.
  */
-async function assembleTo(tokens: JsonTokens, asm: Assembler, depth: number, what: string): Promise<void> {
+export async function assembleTo(tokens: JsonTokens, asm: Assembler, depth: number, what: string): Promise<void> {
   while (asm.depth > depth) {
     asm.consume(tokens.take() ?? (await tokens.next()));
     if (asm.depth > MAX_DEPTH) throw new RecordError(`${what} is nested deeper than ${MAX_DEPTH} levels`);
@@ -144,7 +146,7 @@ async function assembleTo(tokens: JsonTokens, asm: Assembler, depth: number, wha
  * chunk) for as long as the string does; attribute values go on to Prisma, whose debug module keeps
  * the arguments of its last 100 calls. They are copied out (JSON keeps lone surrogates as they are).
  */
-const detach = (_key: string, value: unknown): unknown => (typeof value === 'string' ? JSON.parse(JSON.stringify(value)) : value);
+export const detach = (_key: string, value: unknown): unknown => (typeof value === 'string' ? JSON.parse(JSON.stringify(value)) : value);
 
 /** The whole (small) value whose first token is `first`. */
 async function assemble(tokens: JsonTokens, first: Token, what = 'a value'): Promise<unknown> {
@@ -221,7 +223,7 @@ async function existing(id: string, orgId: string): Promise<'here' | 'none'> {
 }
 
 /** Streams the tuples of event_stream into the spool (validating each), or just over them when skipping. */
-async function readEventStream(tokens: JsonTokens, spool: EventSpool | undefined): Promise<void> {
+export async function readEventStream(tokens: JsonTokens, spool: EventSpool | undefined): Promise<void> {
   const first = await tokens.next();
   if (first.name !== 'startArray') {
     const value = await assemble(tokens, first, 'event_stream');
@@ -276,6 +278,11 @@ async function writeSession(s: ImportedSession, spool: EventSpool, orgId: string
         errorBytes: BigInt(spool.errorBytes),
         untilTime: spool.times.until,
         timeOrdered: spool.times.ordered,
+        // Set below, once the chunks (and so the appends' digests) have gone by.
+        chainDigest: null,
+        chainCount: 0,
+        signature: null,
+        signingKeyId: null,
       };
       // A concurrent import of the same id waits for the other transaction, then finds it.
       if ((await tx.query(...insertRow('sessions', session, 'ON CONFLICT (id) DO NOTHING RETURNING id'))).length === 0) {
@@ -302,12 +309,20 @@ async function writeSession(s: ImportedSession, spool: EventSpool, orgId: string
         batch = [];
         size = 0;
       };
+      let chain = chainStart(s.id);
       for await (const chunk of spool.chunks()) {
+        if (chunk.part === 0) chain = chainNext(chain, Buffer.from(chunk.digest, 'hex'));
         batch.push(chunk);
         size += chunk.data.length;
         if (size >= INSERT_BYTES) await insert();
       }
       if (batch.length > 0) await insert();
+      // Imported appends are chained like recorded ones; a closed session is signed now.
+      const signed = s.status === 'DONE' ? signDigest(signingKeys(), chain) : null;
+      await tx.query(
+        `UPDATE sessions SET chain_digest = decode($2, 'hex'), chain_count = $3, signature = decode($4, 'hex'), signing_key_id = $5 WHERE id = $1::uuid`,
+        [s.id, chain.toString('hex'), spool.sequences, signed?.signature.toString('hex') ?? null, signed?.keyId ?? null],
+      );
       return 'imported';
     });
   } catch (err) {

@@ -181,7 +181,10 @@ export interface ImportedReview extends Omit<ReviewRow, 'sessionId' | 'createdAt
 
 /** A session as imported: its row but for what the target org and the events decide, with its review. */
 export interface ImportedSession
-  extends Omit<SessionRow, 'orgId' | 'nextSequence' | 'eventCount' | 'inputBytes' | 'outputBytes' | 'errorBytes' | 'untilTime' | 'timeOrdered'> {
+  extends Omit<
+    SessionRow,
+    'orgId' | 'nextSequence' | 'eventCount' | 'inputBytes' | 'outputBytes' | 'errorBytes' | 'untilTime' | 'timeOrdered' | 'chainDigest' | 'chainCount' | 'signature' | 'signingKeyId'
+  > {
   review: ImportedReview | null;
 }
 

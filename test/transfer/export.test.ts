@@ -43,13 +43,25 @@ async function exported(ids: string[], orgId: string): Promise<string> {
 const KEY_ORDER = [
   'id', 'org_id', 'script', 'script_size', 'labels', 'integrations_metadata', 'metadata', 'metrics', 'user', 'user_id',
   'user_name', 'type', 'connection_subtype', 'connection', 'resource_name', 'role_name', 'connection_tags', 'review',
-  'verb', 'status', 'exit_code', 'event_stream', 'event_size', 'session_batch_id', 'correlation_id', 'start_date',
+  'verb', 'status', 'exit_code', 'integrity', 'event_stream', 'event_size', 'session_batch_id', 'correlation_id', 'start_date',
   'end_date', 'ai_analysis', 'guardrails_info', 'identity_type', 'machine_identity_id',
 ];
 
 describe('export in the reference shape', () => {
   it("writes the reference's example as hoop would, with reel's sizes", async () => {
-    const text = await exported([EXEC_ID], orgA);
+    const exportedText = await exported([EXEC_ID], orgA);
+    // reel's integrity block (docs/integrity.md) comes before the events; its signature depends on
+    // the server's key, so it is checked by shape here and verified in test/trust/integrity.test.ts.
+    const integrity = /"integrity":(\{[^}]*\}),/.exec(exportedText);
+    expect(JSON.parse(integrity![1]!)).toEqual({
+      algorithm: 'sha256-chain',
+      digest: expect.stringMatching(/^[0-9a-f]{64}$/),
+      append_count: 1,
+      signature: expect.any(String),
+      key_id: expect.stringMatching(/^[0-9a-f]{16}$/),
+      append_events: [2],
+    });
+    const text = exportedText.replace(integrity![0], '');
     const review =
       '{"id":"9b2f4c1e-3d5a-4e6f-8a7b-1c2d3e4f5a6b","type":"jit","access_duration":3600000000000,"status":"APPROVED",' +
       '"revoke_at":"2024-07-25T16:56:35.31Z","created_at":"2024-07-25T15:50:12Z","review_groups_data":[' +
