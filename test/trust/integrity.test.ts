@@ -12,7 +12,8 @@ import { startTestApp, type TestApp } from '../support/app.ts';
 import { reelInProcess } from '../support/cli.ts';
 import { ok } from '../support/graphql.ts';
 import { APPEND, CLOSE, OPEN, b64 } from '../support/ingest.ts';
-import { capture, tempDir } from '../transfer/helpers.ts';
+import { importSessions } from '../../src/transfer/import.ts';
+import { capture, EXEC_ID, EXEC_SESSION, tempDir } from '../transfer/helpers.ts';
 
 /*
  * Integrity (spec §15, docs/integrity.md): each append advances the session's hash chain as it is
@@ -116,6 +117,18 @@ describe('the chain', () => {
     expect(res.status).toBe(200);
     const key = createPublicKey(await res.text());
     expect(verify(null, Buffer.from(closed.digest, 'hex'), key, Buffer.from(closed.signature!, 'base64'))).toBe(true);
+  });
+
+  it('is computed for imported sessions over the appends they were stored in, and signed when they are closed', async () => {
+    await importSessions(EXEC_SESSION, orgId, capture().stream);
+    const imported = await integrity(EXEC_ID);
+    // The reference's example: two events, stored by the import as one append.
+    const events = [
+      { time: 0.268589438, type: 'i' as const, data: Buffer.from('SELECT 1;') },
+      { time: 0.5, type: 'o' as const, data: Buffer.from('?column?\n1\n(1 row)\n') },
+    ];
+    expect(imported).toMatchObject({ digest: foldChain(EXEC_ID, [appendDigest(events)]).toString('hex'), appendCount: 1, keyId: expect.any(String) });
+    expect(imported.signature).not.toBeNull();
   });
 
   it('is filled in for sessions stored before it, from their chunks, and signed when closed', async () => {
