@@ -12,14 +12,10 @@ function processAlive(pid: number): boolean {
   }
 }
 
-/** Data directories this process holds (a lock file with our own pid and no entry here is stale). */
-const held = new Set<string>();
-
 /**
  * Takes the embedded database's data directory for this process. PGlite has a single connection
  * and no cross-process locking of its own: two processes on one directory would corrupt it.
- * The lock file holds the owner's pid, so a lock left by a killed process is recognised and taken over,
- * also when that pid is now ours (a container restarted after a crash usually gets the same pid).
+ * The lock file holds the owner's pid, so a lock left by a killed process is recognised and taken over.
  */
 export function lockDataDir(dataDir: string): () => void {
   fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
@@ -27,9 +23,7 @@ export function lockDataDir(dataDir: string): () => void {
   for (let attempt = 0; attempt < 3; attempt++) {
     try {
       fs.writeFileSync(file, String(process.pid), { flag: 'wx', mode: 0o600 });
-      held.add(file);
       return () => {
-        held.delete(file);
         try {
           if (fs.readFileSync(file, 'utf8') === String(process.pid)) fs.unlinkSync(file);
         } catch {
@@ -40,8 +34,7 @@ export function lockDataDir(dataDir: string): () => void {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
     }
     const owner = Number.parseInt(fs.readFileSync(file, 'utf8'), 10);
-    const ours = owner === process.pid;
-    if (Number.isInteger(owner) && owner > 0 && (ours ? held.has(file) : processAlive(owner))) {
+    if (Number.isInteger(owner) && owner > 0 && processAlive(owner)) {
       throw dataDirInUse(dataDir, owner);
     }
     fs.rmSync(file, { force: true }); // stale: its owner is gone
