@@ -5,7 +5,7 @@ import { createApiKey } from './auth/keys.ts';
 import type { Config } from './config.ts';
 import { auditWaiting, flushAudit, useAuditLogger } from './audit/log.ts';
 import { setDatabase } from './db/client.ts';
-import { loadSigningKeys, setSigningKeys } from './integrity/keys.ts';
+import { loadSigningKeys, setSigningKeys, signingKeys } from './integrity/keys.ts';
 import { openMigratedDatabase, type Database } from './db/index.ts';
 import { loadDemoSessions } from './demo.ts';
 import { LiveHub } from './live/hub.ts';
@@ -32,8 +32,8 @@ export interface RunningServer {
 
 /** Opens (and migrates) the database and makes it the process's database. */
 export async function openAppDatabase(config: Config, logger: Logger): Promise<Database> {
-  // The keys that sign closed sessions: a bad one stops start-up before anything is opened.
-  setSigningKeys(loadSigningKeys({ signingKey: config.signingKey, oldKeys: config.signingOldKeys, dataDir: config.dataDir }));
+  // The keys that sign closed sessions, loaded when first needed (the server loads them at start).
+  setSigningKeys(() => loadSigningKeys({ signingKey: config.signingKey, oldKeys: config.signingOldKeys, dataDir: config.dataDir }));
   const { db, applied } = await openMigratedDatabase(config);
   if (applied.length > 0) logger.info({ migrations: applied }, 'database migrated');
   setDatabase(db);
@@ -84,6 +84,10 @@ export async function startServer(
   let live: LiveHub | undefined;
   let indexer: SearchIndexer | undefined;
   try {
+    signingKeys(); // a bad signing key stops start-up
+    if (config.databaseUrl && !config.signingKey) {
+      logger.warn('REEL_SIGNING_KEY is not set: closed sessions are signed with a key kept in REEL_DATA_DIR; replicas must share one');
+    }
     if (db.kind === 'pglite' && db.created && options.bootstrap !== false) await bootstrapEmbedded(config, options.out ?? console.log);
     changes = await ChangeListener.start(db, config.databaseUrl, logger);
     const listener = changes;

@@ -36,8 +36,9 @@ class AuditLog {
       return;
     }
     this.queue.push({ ...entry, time: entry.time ?? new Date() });
-    if (this.queue.length >= FLUSH_AT) void this.flush();
-    else this.timer ??= setTimeout(() => void this.flush(), FLUSH_MS);
+    // A full batch goes at once, unless the last write failed: then the retry's timer decides.
+    if (this.queue.length >= FLUSH_AT && Date.now() >= this.retryAt) void this.flush();
+    else this.timer ??= setTimeout(() => void this.flush(), Math.max(FLUSH_MS, this.retryAt - Date.now()));
   }
 
   get waiting(): number {

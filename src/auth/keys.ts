@@ -82,10 +82,12 @@ export async function revokeApiKey(idOrKey: string, actor: Actor = 'cli'): Promi
   if (!key) return null;
   if (key.revokedAt) return { id: key.id, revokedAt: key.revokedAt };
   const revokedAt = new Date();
-  await auditWith(
-    (tx) => tx.apiKey.update({ where: { id: key.id }, data: { revokedAt } }),
-    () => ({ orgId: key.orgId, action: 'KEY_REVOKED', actor, details: { keyId: key.id, role: key.role, subject: key.subject } }),
+  // Only the revocation that changes the row counts (and is audited): a concurrent one finds it done.
+  const { count } = await auditWith(
+    (tx) => tx.apiKey.updateMany({ where: { id: key.id, revokedAt: null }, data: { revokedAt } }),
+    ({ count }) => (count === 1 ? { orgId: key.orgId, action: 'KEY_REVOKED', actor, details: { keyId: key.id, role: key.role, subject: key.subject } } : null),
   );
+  if (count === 0) return revokeApiKey(key.id, actor);
   return { id: key.id, revokedAt };
 }
 

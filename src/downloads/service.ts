@@ -1,4 +1,5 @@
 import type http from 'node:http';
+import { LRUCache } from 'lru-cache';
 import type { Viewer } from '../auth/keys.ts';
 import { viewerForKeyId } from '../auth/keys.ts';
 import { recordAudit } from '../audit/log.ts';
@@ -276,12 +277,26 @@ export function auditLinkUse(res: http.ServerResponse, sessionId: string, link: 
   );
 }
 
+/** How often a session's refusals to one client address are recorded (spec §15), at most. */
+const REFUSAL_EVERY_MS = 60_000;
+const refusals = new LRUCache<string, { until: number; suppressed: number }>({ max: 10_000 });
+
 /**
  * Records LINK_REFUSED in the organisation of the session the URL names (refusals for sessions that
- * do not exist are only logged by the request log).
+ * do not exist are only logged by the request log). Session ids are not secret, so anyone may be
+ * refused as often as they like: for one session and one client address, one event a minute at
+ * most, with `suppressed` counting the refusals since the previous one — the trail shows the
+ * attempts without growing (or its queue filling) with every request of a flood.
  */
-export async function auditLinkRefusal(sessionId: string, status: number, reason: DownloadRefusal, use: LinkUse): Promise<void> {
+export async function auditLinkRefusal(sessionId: string, status: number, reason: DownloadRefusal, use: LinkUse, now = Date.now()): Promise<void> {
   if (!isUuid(sessionId)) return;
+  const key = `${sessionId.toLowerCase()} ${use.clientIp ?? ''}`;
+  const seen = refusals.get(key);
+  if (seen && now < seen.until) {
+    seen.suppressed++;
+    return;
+  }
+  refusals.set(key, { until: now + REFUSAL_EVERY_MS, suppressed: 0 });
   const session = await prisma().session.findUnique({ where: { id: sessionId }, select: { orgId: true } });
   if (!session) return;
   recordAudit({
@@ -289,6 +304,6 @@ export async function auditLinkRefusal(sessionId: string, status: number, reason
     action: 'LINK_REFUSED',
     actor: { anonymous: true, clientIp: use.clientIp },
     sessionId,
-    details: { part: use.part, status, reason },
+    details: { part: use.part, status, reason, suppressed: seen?.suppressed ?? 0 },
   });
 }

@@ -6,9 +6,12 @@ import { LRUCache } from 'lru-cache';
  * and a document may be as large as a request (tens of MB), so a client sending large distinct
  * documents — no key is needed to be parsed — could make the server hold gigabytes (found by the
  * fuzz run, docs/fuzz.md). Documents over `maxDocument` characters are parsed each time; the
- * cached ones total at most `maxTotal` characters (their trees are a few times that).
+ * cached ones total at most `maxTotal` characters. A parsed tree takes far more memory than its
+ * text — every token becomes nodes with locations, on the order of 100 bytes per character for a
+ * document of one-letter fields — so the bound on text is small: 512 Ki characters, tens of MB of
+ * trees at worst, and hundreds of everyday queries (a few hundred characters each).
  */
-export function boundedParseCache<T extends object>(maxTotal = 8 * 1024 * 1024, maxDocument = 64 * 1024) {
+export function boundedParseCache<T extends object>(maxTotal = 512 * 1024, maxDocument = 16 * 1024) {
   const cache = new LRUCache<string, T>({ maxSize: maxTotal, sizeCalculation: (_value, key) => Math.max(1, key.length), ttl: 3_600_000 });
   return {
     get: (document: string): T | undefined => cache.get(document),

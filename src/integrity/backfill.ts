@@ -15,16 +15,17 @@ import { foldChain } from './chain.ts';
 
 async function chainSession(sessionId: string): Promise<void> {
   await withChunkTx(async (tx) => {
-    const [row] = await tx.query<{ next_sequence: number; chain_count: number; status: string }>(
-      'SELECT next_sequence, chain_count, status::text AS status FROM sessions WHERE id = $1::uuid FOR UPDATE',
+    const [row] = await tx.query<{ next_sequence: number; chain_count: number; status: string; signed: boolean }>(
+      'SELECT next_sequence, chain_count, status::text AS status, signature IS NOT NULL AS signed FROM sessions WHERE id = $1::uuid FOR UPDATE',
       [sessionId],
     );
     if (!row || row.chain_count === row.next_sequence) return; // gone, or done meanwhile
-    const digest = foldChain(sessionId, await appendDigests((sql, params) => tx.query(sql, params), sessionId));
-    const signed = row.status === 'DONE' ? signDigest(signingKeys(), digest) : null;
+    const digest = foldChain(sessionId, await appendDigests((sql, params) => tx.query(sql, params), sessionId, row.next_sequence));
+    // A closed session is signed here only if it never was: a signature is never replaced.
+    const signed = row.status === 'DONE' && !row.signed ? signDigest(signingKeys(), digest) : null;
     await tx.query(
-      `UPDATE sessions SET chain_digest = decode($2, 'hex'), chain_count = next_sequence, signature = COALESCE(decode($3, 'hex'), signature),
-              signing_key_id = COALESCE($4, signing_key_id)
+      `UPDATE sessions SET chain_digest = decode($2, 'hex'), chain_count = next_sequence,
+              signature = COALESCE(signature, decode($3, 'hex')), signing_key_id = CASE WHEN signature IS NULL THEN $4 ELSE signing_key_id END
        WHERE id = $1::uuid`,
       [sessionId, digest.toString('hex'), signed?.signature.toString('hex') ?? null, signed?.keyId ?? null],
     );

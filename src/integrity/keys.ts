@@ -79,7 +79,9 @@ export function loadSigningKeys(options: { signingKey?: string | undefined; oldK
   const currentPublic = createPublicKey(privateKey);
   const current = { id: keyIdOf(currentPublic), privateKey };
   const verifying = new Map<string, KeyObject>([[current.id, currentPublic]]);
-  for (const key of publicKeysFrom(options.oldKeys ?? '', 'REEL_SIGNING_OLD_KEYS')) verifying.set(keyIdOf(key), key);
+  const old = options.oldKeys?.trim() ?? '';
+  if (old !== '' && pemBlocks(old).length === 0) throw invalidConfig('REEL_SIGNING_OLD_KEYS', 'must hold PEM blocks (the keys themselves, not file names)');
+  for (const key of publicKeysFrom(old, 'REEL_SIGNING_OLD_KEYS')) verifying.set(keyIdOf(key), key);
   return { current, verifying };
 }
 
@@ -107,14 +109,17 @@ export function publicKeysFromFile(file: string): Map<string, KeyObject> {
   return new Map(publicKeysFrom(fs.readFileSync(file, 'utf8'), file).map((k) => [keyIdOf(k), k]));
 }
 
-// The process's keys, set when its database is opened (server and commands alike).
+// The process's keys: how to load them is set when its database is opened (server and commands
+// alike); they are loaded when first needed, so a command that signs nothing creates no key file.
+let load: (() => SigningKeys) | undefined;
 let loaded: SigningKeys | undefined;
 
-export function setSigningKeys(keys: SigningKeys | undefined): void {
-  loaded = keys;
+export function setSigningKeys(loader: (() => SigningKeys) | undefined): void {
+  load = loader;
+  loaded = undefined;
 }
 
 export function signingKeys(): SigningKeys {
-  if (!loaded) throw new Error('signing keys not loaded');
-  return loaded;
+  if (!load) throw new Error('signing keys not configured');
+  return (loaded ??= load());
 }

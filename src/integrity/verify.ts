@@ -21,6 +21,8 @@ import { verifyDigest } from './keys.ts';
 
 export interface Verification {
   verified: number;
+  /** Of those, sessions still open: their events match their digest, but no signature vouches for them. */
+  unsigned: number;
   /** The first session that does not hold, and why. */
   failed?: { id: string; reason: string };
 }
@@ -79,7 +81,7 @@ async function chainOf(id: string, spool: EventSpool, appendEvents: number[]): P
   return h;
 }
 
-async function verifyRecord(tokens: JsonTokens, first: Token, keys: Map<string, KeyObject>): Promise<{ id: string; reason?: string }> {
+async function verifyRecord(tokens: JsonTokens, first: Token, keys: Map<string, KeyObject>): Promise<{ id: string; reason?: string; unsigned?: true }> {
   if (first.name !== 'startObject') {
     await skipValue(tokens, first);
     return { id: '?', reason: 'it is not a JSON object' };
@@ -116,7 +118,7 @@ async function verifyRecord(tokens: JsonTokens, first: Token, keys: Map<string, 
     if (typeof chain === 'string') return { id, reason: chain };
     if (chain.toString('hex') !== integrity.digest.toLowerCase()) return { id, reason: 'its events do not give its digest (they were changed)' };
     const closed = typeof attrs.status === 'string' && attrs.status.toLowerCase() === 'done';
-    if (integrity.signature === null) return closed ? { id, reason: 'it is closed but not signed' } : { id };
+    if (integrity.signature === null) return closed ? { id, reason: 'it is closed but not signed' } : { id, unsigned: true };
     const key = integrity.keyId === null ? undefined : keys.get(integrity.keyId);
     if (!key) return { id, reason: `it is signed by key ${integrity.keyId ?? '(none)'}, which is not among the public keys given` };
     if (!verifyDigest(key, chain, Buffer.from(integrity.signature, 'base64'))) return { id, reason: 'its signature does not hold for its digest' };
@@ -134,16 +136,18 @@ export async function verifyExport(file: string, keys: Map<string, KeyObject>): 
     const first = await tokens.next();
     const records = first.name === 'startArray' ? undefined : first;
     let verified = 0;
+    let unsigned = 0;
     for (;;) {
       const token = records ?? (await tokens.next());
       if (token.name === 'endArray') break;
       const result = await verifyRecord(tokens, token, keys);
-      if (result.reason) return { verified, failed: { id: result.id, reason: result.reason } };
+      if (result.reason) return { verified, unsigned, failed: { id: result.id, reason: result.reason } };
       verified++;
+      if (result.unsigned) unsigned++;
       if (records) break;
     }
     await tokens.end();
-    return { verified };
+    return { verified, unsigned };
   } catch (err) {
     if (err instanceof JsonSyntaxError) throw badInput(`${file} is not valid JSON: ${err.message}`);
     throw err;

@@ -48,7 +48,14 @@ export interface PurgeOptions {
   batch?: number;
   /** Checked between batches: true stops the purge (a server shutting down). */
   stopped?: () => boolean;
+  /**
+   * Purges run one at a time across replicas (a transaction-level advisory lock per batch): wait
+   * for another's batch (`reel prune`), or stop when one is purging (the hourly round: it will be done).
+   */
+  waitForOthers?: boolean;
 }
+
+const RETENTION_LOCK_KEY = 72707370; // beside the migrator's (db/migrate.ts)
 
 // Sessions that ended before the cut-off: DONE, by their end (their start when no end was recorded).
 const ENDED_BEFORE = `status = 'DONE' AND COALESCE(end_date, start_date) < now() - make_interval(days => $1::int)`;
@@ -79,6 +86,12 @@ export async function purgeSessions(options: PurgeOptions): Promise<number> {
   for (;;) {
     if (options.stopped?.()) return purged;
     const removed = await withChunkTx(async (tx) => {
+      if (options.waitForOthers) {
+        await tx.query('SELECT pg_advisory_xact_lock($1)', [RETENTION_LOCK_KEY]);
+      } else {
+        const [lock] = await tx.query<{ locked: boolean }>('SELECT pg_try_advisory_xact_lock($1) AS locked', [RETENTION_LOCK_KEY]);
+        if (!lock?.locked) return -1; // another replica is purging
+      }
       // SKIP LOCKED: a session being appended to or deleted right now is left for the next batch.
       const rows = await tx.query<{ id: string; org_id: string }>(
         `DELETE FROM sessions WHERE id IN (
@@ -104,33 +117,24 @@ export async function purgeSessions(options: PurgeOptions): Promise<number> {
       await tx.query(`SELECT ${notifyDeleted('id')} FROM unnest($1::uuid[]) AS id`, [rows.map((r) => r.id)]);
       return rows.length;
     });
+    if (removed <= 0) return purged; // none left (a locked one waits for the next round), or another replica purging
     purged += removed;
-    if (removed < batch) return purged;
   }
 }
 
-const RETENTION_LOCK_KEY = 72707370; // beside the migrator's (db/migrate.ts)
 const RETENTION_EVERY_MS = 3_600_000;
 
 /**
  * REEL_RETENTION_DAYS: purges every organisation's old sessions at start and hourly. On PostgreSQL
- * one replica at a time (a session advisory lock, tried, not waited for: the others skip the round).
+ * one replica at a time: a round stops when it finds another replica's batch running.
  */
 export function startRetention(days: number, logger: Logger): { close(): Promise<void> } {
   let stopped = false;
   let running: Promise<void> = Promise.resolve();
   const round = async () => {
     try {
-      await database().withConnection(async (conn) => {
-        const [lock] = await conn.query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1) AS locked', [RETENTION_LOCK_KEY]);
-        if (!lock?.locked) return;
-        try {
-          const purged = await purgeSessions({ olderThanDays: days, actor: 'retention', stopped: () => stopped });
-          if (purged > 0) logger.info({ purged, days }, 'retention: sessions purged');
-        } finally {
-          await conn.query('SELECT pg_advisory_unlock($1)', [RETENTION_LOCK_KEY]);
-        }
-      });
+      const purged = await purgeSessions({ olderThanDays: days, actor: 'retention', stopped: () => stopped });
+      if (purged > 0) logger.info({ purged, days }, 'retention: sessions purged');
     } catch (err) {
       logger.error({ err }, 'retention: purging old sessions failed; next try within the hour');
     }

@@ -293,7 +293,8 @@ export function decodeEventInputs(events: readonly EventInput[], limits: AppendL
         limit: limits.maxAppendBytes,
       });
     }
-    return { time: ev.time, type: ev.type, data };
+    // -0 is stored as +0: an export writes it as 0, and the hash chain must read back the same bytes.
+    return { time: ev.time + 0, type: ev.type, data };
   });
 }
 

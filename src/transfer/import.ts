@@ -257,7 +257,7 @@ function decodeTuple(tuple: unknown, index: number) {
   if (!isEventType(type)) throw new RecordError(`${at} type must be "i", "o" or "e", not ${JSON.stringify(type)}`);
   const bytes = typeof data === 'string' ? decodeStrictBase64(data) : undefined;
   if (!bytes) throw new RecordError(`${at} data is not valid base64`);
-  return { time, type, data: bytes };
+  return { time: time + 0, type, data: bytes }; // -0 as +0, as appends store it
 }
 
 /**

@@ -6,6 +6,7 @@ import { appendDigest, chainStart, foldChain } from '../../src/integrity/chain.t
 import { backfillChains } from '../../src/integrity/backfill.ts';
 import { loadSigningKeys, publicKeysPem } from '../../src/integrity/keys.ts';
 import { encodeAppend } from '../../src/sessions/codec.ts';
+import { decodeEventInputs } from '../../src/sessions/ingest.ts';
 import { queryRows } from '../../src/sessions/chunk-storage.ts';
 import { exportSessions } from '../../src/transfer/export.ts';
 import { startTestApp, type TestApp } from '../support/app.ts';
@@ -100,6 +101,9 @@ describe('the chain', () => {
     expect(appendDigest(events)).toEqual(createHash('sha256').update(canonical).digest());
     expect(chainStart('ABCDEF00-0000-4000-8000-000000000000')).toEqual(createHash('sha256').update('abcdef00-0000-4000-8000-000000000000').digest());
     expect(foldChain('x', [])).toEqual(chainStart('x'));
+    // -0 is stored as 0: an export cannot write it otherwise, and the chain must read back the same bytes.
+    const [zero] = decodeEventInputs([{ time: -0, type: 'o', data: '' }], { maxAppendEvents: 10, maxAppendBytes: 10 });
+    expect(Object.is(zero!.time, 0)).toBe(true);
   });
 
   it('advances with each stored append, and is signed at close with a key the well-known endpoint publishes', async () => {

@@ -101,7 +101,10 @@ describe('links', () => {
     const tampered = downloadUrl.replace('extension=csv', 'extension=json');
     expect((await download(app, tampered)).status).toBe(401);
     const [refused] = await trail({ action: 'LINK_REFUSED', sessionId });
-    expect(refused).toMatchObject({ actorSubject: null, actorRole: null, clientIp: '127.0.0.1', details: { status: 401, reason: 'invalid', part: 'download' } });
+    expect(refused).toMatchObject({ actorSubject: null, actorRole: null, clientIp: '127.0.0.1', details: { status: 401, reason: 'invalid', part: 'download', suppressed: 0 } });
+    // A flood against one session from one address is one event a minute, not one per request.
+    for (let i = 0; i < 5; i++) expect((await download(app, tampered)).status).toBe(401);
+    expect(await trail({ action: 'LINK_REFUSED', sessionId })).toHaveLength(1);
     const unknown = downloadUrl.replace(sessionId, '00000000-0000-4000-8000-000000000000');
     const before = (await trail({ action: 'LINK_REFUSED' })).length;
     expect((await download(app, unknown)).status).toBe(401);
