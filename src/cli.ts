@@ -238,7 +238,8 @@ export async function runCli(argv: readonly string[], io: CliIO): Promise<number
     .command('verify <file>')
     .description("recompute every session of an export and check its digest and signature; exits 1 naming the first that fails")
     .option('--public-key <path>', "PEM file of the public keys to trust (default: this server's keys, REEL_SIGNING_KEY and REEL_SIGNING_OLD_KEYS)")
-    .action(async (file: string, opts: { publicKey?: string }) => {
+    .option('--require-signed', 'fail on a session exported while open (nothing signed vouches for it)')
+    .action(async (file: string, opts: { publicKey?: string; requireSigned?: boolean }) => {
       if (!fs.existsSync(file) || !fs.statSync(file).isFile()) throw notFound(`no such file: ${file}`);
       const { verifyExport } = await import('./integrity/verify.ts');
       const keys = await import('./integrity/keys.ts');
@@ -250,7 +251,7 @@ export async function runCli(argv: readonly string[], io: CliIO): Promise<number
         const config = loadConfig(io.env);
         trusted = keys.loadSigningKeys({ signingKey: config.signingKey, oldKeys: config.signingOldKeys, dataDir: config.dataDir, create: false }).verifying;
       }
-      const result = await verifyExport(file, trusted);
+      const result = await verifyExport(file, trusted, Boolean(opts.requireSigned));
       if (result.failed) throw verificationFailed(result.failed.id, result.failed.reason, result.verified);
       // An open session's events match its digest, but nothing signed vouches for them (its status
       // included): say how many there were.

@@ -81,7 +81,12 @@ async function chainOf(id: string, spool: EventSpool, appendEvents: number[]): P
   return h;
 }
 
-async function verifyRecord(tokens: JsonTokens, first: Token, keys: Map<string, KeyObject>): Promise<{ id: string; reason?: string; unsigned?: true }> {
+async function verifyRecord(
+  tokens: JsonTokens,
+  first: Token,
+  keys: Map<string, KeyObject>,
+  requireSigned: boolean,
+): Promise<{ id: string; reason?: string; unsigned?: true }> {
   if (first.name !== 'startObject') {
     await skipValue(tokens, first);
     return { id: '?', reason: 'it is not a JSON object' };
@@ -118,7 +123,10 @@ async function verifyRecord(tokens: JsonTokens, first: Token, keys: Map<string, 
     if (typeof chain === 'string') return { id, reason: chain };
     if (chain.toString('hex') !== integrity.digest.toLowerCase()) return { id, reason: 'its events do not give its digest (they were changed)' };
     const closed = typeof attrs.status === 'string' && attrs.status.toLowerCase() === 'done';
-    if (integrity.signature === null) return closed ? { id, reason: 'it is closed but not signed' } : { id, unsigned: true };
+    if (integrity.signature === null) {
+      if (closed) return { id, reason: 'it is closed but not signed' };
+      return requireSigned ? { id, reason: 'it is not signed (it was open when exported)' } : { id, unsigned: true };
+    }
     const key = integrity.keyId === null ? undefined : keys.get(integrity.keyId);
     if (!key) return { id, reason: `it is signed by key ${integrity.keyId ?? '(none)'}, which is not among the public keys given` };
     if (!verifyDigest(key, chain, Buffer.from(integrity.signature, 'base64'))) return { id, reason: 'its signature does not hold for its digest' };
@@ -128,8 +136,11 @@ async function verifyRecord(tokens: JsonTokens, first: Token, keys: Map<string, 
   }
 }
 
-/** Verifies every session of the export `file` against the public keys `keys` (by key id). */
-export async function verifyExport(file: string, keys: Map<string, KeyObject>): Promise<Verification> {
+/**
+ * Verifies every session of the export `file` against the public keys `keys` (by key id); with
+ * `requireSigned`, a session exported while open (so not signed) fails too.
+ */
+export async function verifyExport(file: string, keys: Map<string, KeyObject>, requireSigned = false): Promise<Verification> {
   const stream = fs.createReadStream(file, { highWaterMark: 1024 * 1024 });
   try {
     const tokens = await JsonTokens.open(file, stream as AsyncIterable<Buffer>);
@@ -140,7 +151,7 @@ export async function verifyExport(file: string, keys: Map<string, KeyObject>): 
     for (;;) {
       const token = records ?? (await tokens.next());
       if (token.name === 'endArray') break;
-      const result = await verifyRecord(tokens, token, keys);
+      const result = await verifyRecord(tokens, token, keys, requireSigned);
       if (result.reason) return { verified, unsigned, failed: { id: result.id, reason: result.reason } };
       verified++;
       if (result.unsigned) unsigned++;

@@ -151,8 +151,9 @@ describe('the chain', () => {
 
 describe('reel verify', () => {
   it('holds for an export, and names a session whose stored bytes or exported events were changed', async () => {
-    const [a, b] = [await recorded(), await recorded()];
+    const [a, b, open] = [await recorded(), await recorded(), await recorded(true)];
     const file = await exportTo('good.json', [a, b]);
+    const withOpen = await exportTo('with-open.json', [a, open]);
     const exported = JSON.parse(fs.readFileSync(file, 'utf8')) as { integrity: Record<string, unknown> }[];
     expect(exported[0]!.integrity).toMatchObject({ algorithm: 'sha256-chain', append_count: 3, append_events: [1, 0, 2] });
 
@@ -170,6 +171,11 @@ describe('reel verify', () => {
     const env = { REEL_DATA_DIR: app.database.dataDir, DATABASE_URL: app.database.databaseUrl };
     const good = await reelInProcess(['verify', file], env);
     expect([good.code, good.last]).toEqual([0, '2 sessions verified']);
+    // An open session's events match its digest, but nothing signed vouches for it: said, or refused on demand.
+    expect((await reelInProcess(['verify', withOpen], env)).last).toBe('2 sessions verified, 1 of them open and not signed yet');
+    const strict = await reelInProcess(['verify', withOpen, '--require-signed'], env);
+    expect(strict.code).toBe(1);
+    expect(strict.stderr).toContain(`session ${open} fails verification: it is not signed (it was open when exported)`);
     const bad = await reelInProcess(['verify', tampered], env);
     expect(bad.code).toBe(1);
     expect(bad.stderr).toContain(`session ${a} fails verification: its events do not give its digest`);
