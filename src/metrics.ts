@@ -69,13 +69,21 @@ export const auditDropped = new client.Counter({
   registers: [registry],
 });
 
-/** A response body, its bytes counted under `format` as they are sent (and told to `sent`, for the audit trail). */
-export async function* countedBytes(format: string, body: AsyncIterable<Uint8Array>, sent?: (bytes: number) => void): AsyncGenerator<Uint8Array> {
-  const counter = downloadBytes.labels({ format });
+/**
+ * A response body, its bytes counted under `format` as they are sent (no metric without one: the
+ * viewer's page) and told to `sent`, for the audit trail.
+ */
+export async function* countedBytes<T extends string | Uint8Array>(
+  format: string | undefined,
+  body: AsyncIterable<T>,
+  sent?: (bytes: number) => void,
+): AsyncGenerator<T> {
+  const counter = format === undefined ? undefined : downloadBytes.labels({ format });
   for await (const chunk of body) {
     yield chunk;
-    counter.inc(chunk.length);
-    sent?.(chunk.length);
+    const bytes = typeof chunk === 'string' ? Buffer.byteLength(chunk) : chunk.length;
+    counter?.inc(bytes);
+    sent?.(bytes);
   }
 }
 

@@ -69,15 +69,15 @@ function sendPage(res: http.ServerResponse, status: number, html: string): void 
   res.end(html);
 }
 
-/** Bytes of a body as they are handed to the connection, told to `sent`. */
-async function* counted(body: AsyncGenerator<string | Uint8Array>, sent: (bytes: number) => void): AsyncGenerator<string | Uint8Array> {
-  for await (const chunk of body) {
-    yield chunk;
-    sent(typeof chunk === 'string' ? Buffer.byteLength(chunk) : chunk.length);
-  }
-}
-
-async function stream(req: http.IncomingMessage, res: http.ServerResponse, type: string, body: AsyncGenerator<string | Uint8Array>, sent: (bytes: number) => void) {
+/** Streams `body`, its bytes told to `sent` (and counted under `format` in the metrics, when given). */
+async function stream(
+  req: http.IncomingMessage,
+  res: http.ServerResponse,
+  type: string,
+  body: AsyncGenerator<string | Uint8Array>,
+  sent: (bytes: number) => void,
+  format?: string,
+) {
   res.writeHead(200, { ...PAGE_HEADERS, 'Content-Type': type });
   if (req.method === 'HEAD') {
     await body.return(undefined);
@@ -85,7 +85,7 @@ async function stream(req: http.IncomingMessage, res: http.ServerResponse, type:
     return;
   }
   try {
-    await pipeline(Readable.from(counted(body, sent), { objectMode: false }), res);
+    await pipeline(Readable.from(countedBytes(format, body, sent), { objectMode: false }), res);
   } catch (err) {
     if (!res.destroyed && !res.writableEnded) res.destroy(err as Error);
   }
@@ -170,7 +170,7 @@ export function viewRoute(secrets: string[], now: () => number, hooks: LinkHooks
         sendJson(res, 401, { message: 'unauthorized', status: 401 });
         return true;
       }
-      await stream(req, res, 'application/json; charset=utf-8', countedBytes('segment', renderSegment(session.id, { from: window.from, to: window.to, since }, size)), count);
+      await stream(req, res, 'application/json; charset=utf-8', renderSegment(session.id, { from: window.from, to: window.to, since }, size), count, 'segment');
       return true;
     }
     if (part === 'recording') {
